@@ -1,0 +1,36 @@
+# Two commands do all the set-up (see README.md):
+#   make lab    create .venv, install the course, start JupyterLab on notebooks/
+#   make test   create/update .venv with the test extras and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8888
+
+.PHONY: lab test test-fast train bench exercises clean-venv
+
+$(VENV)/.course: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.course
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+lab: $(VENV)/.course
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir=notebooks
+
+test: $(VENV)/.test
+	SEGDEND_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax notebooks tests
+
+train: $(VENV)/.course
+	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode rate --out results/rate_784-500-10
+
+bench: $(VENV)/.course
+	$(PY) benchmarks/bench_speed.py
+	$(PY) benchmarks/bench_accuracy.py
+
+clean-venv:
+	rm -rf $(VENV)

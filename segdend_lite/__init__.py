@@ -1,0 +1,1 @@
+"""segdend_lite."""

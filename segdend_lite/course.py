@@ -1,0 +1,35 @@
+"""Course helpers: the run mode (quick for tests, default for students) and the environment check."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+#: The packages the course needs, in the order the environment check lists them.
+COURSE_PACKAGES = ("numpy", "matplotlib", "ipywidgets", "tqdm", "jupyterlab")
+
+
+def quick_mode() -> bool:
+    """True when ``$SEGDEND_QUICK`` is set to 1/true/yes: notebooks shrink data and epochs.
+
+    The test suite sets it so that every notebook runs in well under a minute.
+    """
+    value = os.environ.get("SEGDEND_QUICK", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"SEGDEND_QUICK={value!r}: use 1 (quick mode) or 0 (default mode)")
+
+
+def environment_report() -> dict[str, str]:
+    """Versions of Python, the platform and each course package ('missing' if not installed)."""
+    report = {"python": sys.version.split()[0], "platform": platform.platform(terse=True)}
+    for name in COURSE_PACKAGES + ("segdend-lite",):
+        try:
+            report[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            report[name] = "missing"
+    return report
