@@ -30,6 +30,8 @@ from segdend_lite.config import Config
 from segdend_lite.neuron import sigma
 
 N_INPUT = 784
+#: What ``net.history`` records per epoch (see :func:`segdend_lite.training.fit`).
+HISTORY_KEYS = ("epoch", "images", "seconds", "loss", "train_error", "test_error")
 
 
 class LayerArrays(list):
@@ -85,6 +87,10 @@ class Network:
         n_input: int = N_INPUT,
     ):
         self.config = config if config is not None else Config()
+        if not isinstance(self.config, Config):
+            raise ValueError(f"config must be a segdend_lite.Config, got {type(config).__name__}")
+        if self.config.mode != "rate":
+            raise ValueError("Config.mode='spiking' is not available yet; use mode='rate'")
         sizes = tuple(int(n) for n in layer_sizes)
         if not sizes or any(n < 1 for n in sizes):
             raise ValueError(f"layer_sizes={layer_sizes!r}: give positive sizes, output last")
@@ -115,6 +121,7 @@ class Network:
         if cfg.symmetric_feedback:
             self.tie_feedback()
         self.images_seen = 0
+        self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
 
     # ------------------------------------------------------------------ structure
     @property
@@ -218,22 +225,38 @@ class Network:
                 src_f = src_t = r[h + 2]
             alpha_f.append(sigma(src_f @ self.Y[h].T))
             alpha_t.append(sigma(src_t @ self.Y[h].T))
-        e = [None] * self.n_hidden + [e_L]
-        for h in reversed(range(self.n_hidden)):
-            s_h = r[h + 1] / phi
-            slope = phi * s_h * (1.0 - s_h)
-            if cfg.hidden_update == "local":
-                e[h] = -kB * (alpha_t[h] - alpha_f[h]) * slope
-            elif cfg.hidden_update == "backprop":
-                e[h] = (e[h + 1] @ self._WT[h + 1].T) * kB * slope
-            else:  # feedback alignment: fixed random Y in place of W^T
-                src = e_L if cfg.feedback == "broadcast" else e[h + 1]
-                e[h] = (src @ self.Y[h].T) * kB * slope
+        if cfg.hidden_update == "backprop":
+            e = self.backprop_errors(r, e_L)
+        else:
+            e = [None] * self.n_hidden + [e_L]
+            for h in reversed(range(self.n_hidden)):
+                slope = self._slope(r[h + 1])
+                if cfg.hidden_update == "local":
+                    e[h] = -(alpha_t[h] - alpha_f[h]) * slope
+                else:  # feedback alignment: fixed random Y in place of W^T
+                    src = e_L if cfg.feedback == "broadcast" else e[h + 1]
+                    e[h] = (src @ self.Y[h].T) * slope
         return Phases(r, C, C_f, C_t, r_f, r_t, alpha_f, alpha_t, e)
 
+    def _slope(self, r_h: np.ndarray) -> np.ndarray:
+        """``k_B phi_max sigma'(C^h)`` from the rates ``r^h = phi_max sigma(C^h)``."""
+        s_h = r_h / self.config.phi_max
+        return self.config.k_B * self.config.phi_max * s_h * (1.0 - s_h)
+
+    def backprop_errors(self, r: list[np.ndarray], e_L: np.ndarray) -> list[np.ndarray]:
+        """Errors of exact backprop through the current weights (section 7.4):
+        ``e^h = (W^{h+1})^T e^{h+1} * k_B phi_max sigma'(C^h)``, from the output error ``e_L``.
+        ``r``: rates per layer as in :class:`Phases`; returns errors hidden first, output last."""
+        e = [None] * self.n_hidden + [e_L]
+        for h in reversed(range(self.n_hidden)):
+            e[h] = (e[h + 1] @ self._WT[h + 1].T) * self._slope(r[h + 1])
+        return e
+
     # ------------------------------------------------------------------ learning
-    def train_step(self, x: np.ndarray, label: int) -> None:
-        """One online update from one image ``x`` (pixels / 255, shape (784,)) and its label."""
+    def train_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
+        """One online update from one image ``x`` (pixels / 255, shape (784,)) and its label.
+
+        Returns the output loss before the update and 1 if the forward phase misclassified."""
         x = np.asarray(x)
         if x.shape != (self.n_input,):
             raise ValueError(f"train_step takes one image of shape ({self.n_input},); got {x.shape}")
@@ -241,13 +264,13 @@ class Network:
         y = self._check_labels(label, 1)
         self._online_step(X[0], int(y[0]))
 
-    def train_batch(self, X: np.ndarray, labels) -> None:
+    def train_batch(self, X: np.ndarray, labels) -> tuple[float, int]:
         """One update with the mean of the per-image updates of a minibatch (a departure from
         the paper, which trains online)."""
         X = self._check_images(np.atleast_2d(X))
-        self._batch_step(X, self._check_labels(labels, len(X)))
+        return self._batch_step(X, self._check_labels(labels, len(X)))
 
-    def _batch_step(self, X: np.ndarray, labels: np.ndarray) -> None:
+    def _batch_step(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
         p = self._phases(X, labels)
         n = len(X)
         for l in range(len(self.layer_sizes)):
@@ -255,17 +278,22 @@ class Network:
             self._WT[l] -= step * (p.r[l].T @ p.e[l])
             self.b[l] -= step * p.e[l].sum(axis=0)
         self._after_update(n)
+        loss = float(np.sum(((p.r_t - p.r_f) / self.config.phi_max) ** 2)) / self.n_out
+        return loss, int(np.sum(np.argmax(p.C_f, axis=1) != labels))
 
     def _after_update(self, n: int) -> None:
         self.images_seen += n
         if self.config.symmetric_feedback:
             self.tie_feedback()
 
-    def _online_step(self, x: np.ndarray, label: int) -> None:
-        """Fast path of one online update: the input layer touches only non-zero pixels."""
+    def _online_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
+        """Fast path of one online update: the input layer touches only non-zero pixels.
+
+        Returns the output loss ``mean(((r^{L,t} - r^{L,f}) / phi_max)^2)`` and whether the
+        forward phase misclassified the image (0 or 1).
+        """
         if self.n_hidden == 0 or self.config.hidden_update != "local" or self.config.feedback != "broadcast":
-            self._batch_step(x[None], np.array([label]))
-            return
+            return self._batch_step(x[None], np.array([label]))
         cfg = self.config
         phi, kB, kD, one = cfg.phi_max, cfg.k_B, cfg.k_D, self.dtype.type(1)
         nz = np.flatnonzero(x)
@@ -309,6 +337,8 @@ class Network:
         WT0[nz] = rows
         self.b[0] -= g
         self._after_update(1)
+        d = (r_t - r_f) / phi
+        return float(d @ d) / self.n_out, int(np.argmax(C_f) != label)
 
     # ------------------------------------------------------------------ read-out
     def output_voltage(self, X: np.ndarray, chunk: int = 10000) -> np.ndarray:

@@ -49,3 +49,25 @@ def show_digits(x: np.ndarray, y: np.ndarray, n: int = 10, title: str | None = N
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_learning_curves(histories: dict[str, dict], ax=None, paper: dict[str, float] | None = None):
+    """Test error (%) against epoch for each labelled history (see ``training.fit``).
+
+    ``paper`` optionally maps labels to the paper's final error, drawn as dashed lines.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for i, (label, h) in enumerate(histories.items()):
+        pts = [(e, t) for e, t in zip(h["epoch"], h["test_error"]) if t is not None]
+        if not pts:
+            continue
+        colour = PALETTE[CYCLE[i % len(CYCLE)]]
+        ax.plot(*zip(*pts), marker="o", ms=3, color=colour, label=label)
+        if paper and label in paper:
+            ax.axhline(paper[label], ls="--", lw=1, color=colour)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test error (%)")
+    ax.set_yscale("log")
+    ax.legend(frameon=False)
+    return ax

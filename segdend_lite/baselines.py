@@ -1,0 +1,62 @@
+"""Baselines of the same shape and nonlinearity as the segregated network.
+
+All share the network's forward pass (``C^h = k_B (W^h r^{h-1} + b^h)``, ``r^h = phi_max
+sigma(C^h)``, output ``C^{L,f} = k_D B^L``) and its output error ``e^L``, which is the exact
+gradient of the output loss
+
+    ``L = 1/2 || r* - phi_max sigma(k_D B^L) ||^2``
+
+with the target rates ``r* = r^{L,t}`` (the target phase's output rates) held fixed. They differ
+only in how hidden layers get their error:
+
+- backprop: ``e^h = (W^{h+1})^T e^{h+1} * k_B phi_max sigma'(C^h)``, the exact gradient;
+- feedback alignment (Lillicrap et al. 2016): fixed random ``Y^h`` in place of ``(W^{h+1})^T``;
+  with ``feedback="broadcast"`` every hidden layer gets ``Y^h e^L`` (direct feedback alignment);
+- no hidden layer: ``Network((10,))``.
+
+Baselines scale every layer's step by ``P_L`` (gradient descent on ``P_L L``), so each layer
+follows the same loss. The paper's own backprop variant of the segregated network (hidden errors
+``W^T e`` with the hidden scale ``P_h``, model_spec 7.4) is
+``Network(..., Config(hidden_update="backprop"))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segdend_lite.config import Config
+from segdend_lite.network import Network
+from segdend_lite.neuron import sigma
+
+
+def backprop_network(layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0) -> Network:
+    """A network trained by exact backprop of the output loss."""
+    cfg = config or Config()
+    return Network(layer_sizes, cfg.replace(hidden_update="backprop", P_hidden=cfg.P_L), seed=seed)
+
+
+def feedback_alignment_network(
+    layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0,
+    feedback: str = "layerwise",
+) -> Network:
+    """A network trained by feedback alignment through its fixed random ``Y`` matrices."""
+    cfg = config or Config()
+    cfg = cfg.replace(hidden_update="feedback_alignment", P_hidden=cfg.P_L, feedback=feedback)
+    return Network(layer_sizes, cfg, seed=seed)
+
+
+def output_loss(net: Network, X: np.ndarray, r_star: np.ndarray) -> float:
+    """``L = 1/2 sum_n || r*_n - phi_max sigma(k_D B^L_n) ||^2`` for images ``X`` (N, 784),
+    pixels / 255, and fixed target rates ``r_star`` (N, n_out)."""
+    C_f = net.output_voltage(X)
+    return 0.5 * float(np.sum((r_star - net.config.phi_max * sigma(C_f)) ** 2))
+
+
+def gradients(net: Network, X: np.ndarray, labels) -> tuple[list, list, np.ndarray]:
+    """Exact gradients ``dL/dW^l`` (n_l, n_{l-1}) and ``dL/db^l`` of :func:`output_loss` summed
+    over the batch, and the fixed target rates ``r*`` they assume."""
+    p = net.phases(X, labels)
+    e = net.backprop_errors(p.r, p.e[-1])
+    dW = [e[l].T @ p.r[l] for l in range(len(e))]
+    db = [e[l].sum(axis=0) for l in range(len(e))]
+    return dW, db, p.r_t
