@@ -26,7 +26,8 @@ test: $(VENV)/.test
 	SEGDEND_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax notebooks tests
 
 train: $(VENV)/.course
-	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode rate --out results/rate_784-500-10
+	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode rate --out results/rate_784-500-10 \
+		$(if $(wildcard results/rate_784-500-10/checkpoint.npz),--resume,)
 
 bench: $(VENV)/.course
 	$(PY) benchmarks/bench_speed.py

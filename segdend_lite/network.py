@@ -200,16 +200,19 @@ class Network:
         labels = self._check_labels(labels, len(X))
         return self._phases(X, labels)
 
-    def _phases(self, X: np.ndarray, labels: np.ndarray) -> Phases:
+    def _phases(self, X: np.ndarray, labels: np.ndarray, W0T: np.ndarray | None = None) -> Phases:
+        """The closed form on a batch. ``W0T`` replaces the first layer's (transposed) weights,
+        e.g. by the rows of an image's non-zero pixels, with ``X`` holding just those pixels."""
         cfg = self.config
         phi, kB, kD = cfg.phi_max, cfg.k_B, cfg.k_D
+        WT = list(self._WT) if W0T is None else [W0T] + self._WT[1:]
         r = [phi * X]
         C = []
         for h in range(self.n_hidden):
-            C_h = kB * (r[-1] @ self._WT[h] + self.b[h])
+            C_h = kB * (r[-1] @ WT[h] + self.b[h])
             C.append(C_h)
             r.append(phi * sigma(C_h))
-        B_L = r[-1] @ self._WT[-1] + self.b[-1]
+        B_L = r[-1] @ WT[-1] + self.b[-1]
         t = np.zeros_like(B_L)
         t[np.arange(len(t)), labels] = 1.0
         C_f = kD * B_L
@@ -287,58 +290,26 @@ class Network:
             self.tie_feedback()
 
     def _online_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
-        """Fast path of one online update: the input layer touches only non-zero pixels.
+        """One online update that touches only the input rows of the image's non-zero pixels
+        (about 20 % of MNIST pixels are non-zero). Same result as ``_batch_step`` on one image.
 
         Returns the output loss ``mean(((r^{L,t} - r^{L,f}) / phi_max)^2)`` and whether the
         forward phase misclassified the image (0 or 1).
         """
-        if self.n_hidden == 0 or self.config.hidden_update != "local" or self.config.feedback != "broadcast":
-            return self._batch_step(x[None], np.array([label]))
-        cfg = self.config
-        phi, kB, kD, one = cfg.phi_max, cfg.k_B, cfg.k_D, self.dtype.type(1)
         nz = np.flatnonzero(x)
-        r_in = phi * x[nz]
-        WT0 = self._WT[0]
-        rows = WT0[nz]
-        r = [r_in]
-        s = []
-        C_h = kB * (r_in @ rows + self.b[0])
-        for h in range(self.n_hidden):
-            if h:
-                C_h = kB * (r[-1] @ self._WT[h] + self.b[h])
-            s_h = one / (one + np.exp(-C_h))
-            s.append(s_h)
-            r.append(phi * s_h)
-        B_L = r[-1] @ self._WT[-1] + self.b[-1]
-        C_f = kD * B_L
-        t_term = np.full_like(B_L, cfg.E_I)
-        t_term[label] = cfg.E_E
-        C_t = (cfg.g_D * B_L + t_term) / (cfg.g_L + cfg.g_D + 1.0)
-        s_f = one / (one + np.exp(-C_f))
-        r_f = phi * s_f
-        r_t = phi / (one + np.exp(-C_t))
-        e_L = -kD * phi * (r_t - r_f) * s_f * (one - s_f)
-        # plateaus of all hidden layers (broadcast): alpha = sigma(Y r)
-        e = []
-        for h in range(self.n_hidden):
-            a_f = one / (one + np.exp(-(self.Y[h] @ r_f)))
-            a_t = one / (one + np.exp(-(self.Y[h] @ r_t)))
-            e.append(-kB * (a_t - a_f) * phi * s[h] * (one - s[h]))
-        e.append(e_L)
-        # updates (all errors above came from the weights before this image)
-        L = self.n_hidden
-        for l in range(L, 0, -1):
-            step = self.dtype.type(self.lr[l] * self._P(l))
-            g = step * e[l]
-            self._WT[l] -= np.outer(r[l], g)
+        rows = self._WT[0][nz]
+        p = self._phases(x[nz][None], [label], rows)
+        for l in range(self.n_hidden, 0, -1):
+            g = self.dtype.type(self.lr[l] * self._P(l)) * p.e[l][0]
+            self._WT[l] -= np.outer(p.r[l][0], g)
             self.b[l] -= g
-        g = self.dtype.type(self.lr[0] * self._P(0)) * e[0]
-        rows -= np.outer(r_in, g)
-        WT0[nz] = rows
+        g = self.dtype.type(self.lr[0] * self._P(0)) * p.e[0][0]
+        rows -= np.outer(p.r[0][0], g)
+        self._WT[0][nz] = rows
         self.b[0] -= g
         self._after_update(1)
-        d = (r_t - r_f) / phi
-        return float(d @ d) / self.n_out, int(np.argmax(C_f) != label)
+        d = (p.r_t[0] - p.r_f[0]) / self.config.phi_max
+        return float(d @ d) / self.n_out, int(np.argmax(p.C_f[0]) != label)
 
     # ------------------------------------------------------------------ read-out
     def output_voltage(self, X: np.ndarray, chunk: int = 10000) -> np.ndarray:
