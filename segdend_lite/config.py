@@ -19,6 +19,10 @@ FEEDBACK = ("broadcast", "layerwise")
 INITS = ("design", "authors_code")
 HIDDEN_UPDATES = ("local", "backprop", "feedback_alignment")
 DTYPES = ("float32", "float64")
+KERNELS = ("full", "truncated")
+WINDOWS = ("paper", "code")
+ENGINES = ("fast", "step")
+PRESETS = ("paper", "authors_code")
 
 #: The paper's learning rates (first hidden layer first, output last), by number of hidden layers.
 #: Two hidden layers: the paper's wording (hidden 0.23, output 0.12); the authors' Feb-2017
@@ -52,6 +56,18 @@ class Config:
 
     Numerics: ``dtype`` ``"float32"`` (default, fast) or ``"float64"``; ``mode`` ``"rate"`` (the
     authors' non-spiking mode, closed form) or ``"spiking"``.
+
+    Spiking mode (1-ms steps): ``phase_length`` ms per phase, plus ``int(Wald(2, 1))`` ms if
+    ``random_phase_lengths``; averages from ``settle`` ms to the phase end (``window="paper"``)
+    or over the last ``code_window`` steps (``"code"``); PSP ``kernel`` ``"full"`` (integrates
+    to 1, the paper) or ``"truncated"`` to ``kernel_taps`` lags (the code: 10, sum 0.51);
+    ``test_length`` ms per test image (paper 500, code 250); ``random_plateau_times``: each
+    hidden neuron's plateau ``min(|int(N(0, plateau_sd))|, 5)`` ms before the phase end
+    (paper: variance 3; code: SD 3); ``engine`` ``"fast"`` or ``"step"`` (same results).
+
+    ``preset="authors_code"`` switches every option still at its paper default to the authors'
+    code's choice (truncated kernel, last-20-steps window, 250-ms test, doubled initial
+    spread, plateau SD 3); options set to other values are kept.
     """
 
     mode: str = "rate"
@@ -75,6 +91,18 @@ class Config:
     symmetric_noise: float = 0.0
     init: str = "design"
     dtype: str = "float32"
+    phase_length: int = 50
+    random_phase_lengths: bool = True
+    settle: int = 30
+    window: str = "paper"
+    code_window: int = 20
+    kernel: str = "full"
+    kernel_taps: int = 10
+    test_length: int = 500
+    random_plateau_times: bool = False
+    plateau_sd: float = math.sqrt(3.0)
+    engine: str = "fast"
+    preset: str = "paper"
 
     def __post_init__(self) -> None:
         choices = {
@@ -83,6 +111,10 @@ class Config:
             "init": INITS,
             "hidden_update": HIDDEN_UPDATES,
             "dtype": DTYPES,
+            "kernel": KERNELS,
+            "window": WINDOWS,
+            "engine": ENGINES,
+            "preset": PRESETS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -100,6 +132,23 @@ class Config:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"Config.{name}={value!r} must be None or a positive number")
+        for name in ("phase_length", "settle", "code_window", "kernel_taps", "test_length"):
+            value = getattr(self, name)
+            if not isinstance(value, (int,)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Config.{name}={value!r} must be a whole number of ms >= 1")
+        if self.settle >= self.phase_length or self.settle >= self.test_length:
+            raise ValueError(
+                f"Config.settle={self.settle} must be shorter than phase_length "
+                f"({self.phase_length}) and test_length ({self.test_length})"
+            )
+        if self.code_window > self.phase_length:
+            raise ValueError("Config.code_window must not exceed phase_length")
+        if not (math.isfinite(self.plateau_sd) and self.plateau_sd >= 0):
+            raise ValueError(f"Config.plateau_sd={self.plateau_sd!r} must be a number >= 0")
+        if self.preset == "authors_code":
+            for name, value in AUTHORS_CODE.items():
+                if getattr(self, name) == PAPER_DEFAULTS[name]:
+                    object.__setattr__(self, name, value)
         if not 0.0 <= self.sparse_feedback < 1.0:
             raise ValueError(
                 f"Config.sparse_feedback={self.sparse_feedback!r} is the fraction of feedback "
@@ -167,3 +216,14 @@ class Config:
         if data.get("lr") is not None:
             data["lr"] = tuple(data["lr"])
         return cls(**data)
+
+
+#: The authors' code's choices where it departs from the paper (model_spec section 15).
+AUTHORS_CODE = {
+    "kernel": "truncated",
+    "window": "code",
+    "test_length": 250,
+    "init": "authors_code",
+    "plateau_sd": 3.0,
+}
+PAPER_DEFAULTS = {name: Config.__dataclass_fields__[name].default for name in AUTHORS_CODE}

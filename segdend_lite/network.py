@@ -31,7 +31,18 @@ from segdend_lite.neuron import sigma
 
 N_INPUT = 784
 #: What ``net.history`` records per epoch (see :func:`segdend_lite.training.fit`).
-HISTORY_KEYS = ("epoch", "images", "seconds", "loss", "train_error", "test_error")
+HISTORY_KEYS = (
+    "epoch", "images", "seconds", "loss", "train_error", "test_error", "hidden_rate_hz",
+    "angle_to_bp",
+)
+
+
+def _as_pixels(x: np.ndarray, dtype) -> np.ndarray:
+    """One image as floats in [0, 1]: uint8 pixels are divided by 255, floats kept."""
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return x.astype(dtype) / np.dtype(dtype).type(255)
+    return x.astype(dtype, copy=False)
 
 
 class LayerArrays(list):
@@ -89,8 +100,6 @@ class Network:
         self.config = config if config is not None else Config()
         if not isinstance(self.config, Config):
             raise ValueError(f"config must be a segdend_lite.Config, got {type(config).__name__}")
-        if self.config.mode != "rate":
-            raise ValueError("Config.mode='spiking' is not available yet; use mode='rate'")
         sizes = tuple(int(n) for n in layer_sizes)
         if not sizes or any(n < 1 for n in sizes):
             raise ValueError(f"layer_sizes={layer_sizes!r}: give positive sizes, output last")
@@ -122,6 +131,11 @@ class Network:
             self.tie_feedback()
         self.images_seen = 0
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
+        self.reset_stats()
+        if cfg.mode == "spiking":
+            from segdend_lite.spiking import SpikingState
+
+            self.spiking = SpikingState.zeros(self)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -228,23 +242,30 @@ class Network:
                 src_f = src_t = r[h + 2]
             alpha_f.append(sigma(src_f @ self.Y[h].T))
             alpha_t.append(sigma(src_t @ self.Y[h].T))
-        if cfg.hidden_update == "backprop":
-            e = self.backprop_errors(r, e_L)
-        else:
-            e = [None] * self.n_hidden + [e_L]
-            for h in reversed(range(self.n_hidden)):
-                slope = self._slope(r[h + 1])
-                if cfg.hidden_update == "local":
-                    e[h] = -(alpha_t[h] - alpha_f[h]) * slope
-                else:  # feedback alignment: fixed random Y in place of W^T
-                    src = e_L if cfg.feedback == "broadcast" else e[h + 1]
-                    e[h] = (src @ self.Y[h].T) * slope
+        slopes = [self._slope(r_h) for r_h in r[1:]]
+        e = self._hidden_errors(e_L, slopes, alpha_f, alpha_t, r)
         return Phases(r, C, C_f, C_t, r_f, r_t, alpha_f, alpha_t, e)
 
     def _slope(self, r_h: np.ndarray) -> np.ndarray:
         """``k_B phi_max sigma'(C^h)`` from the rates ``r^h = phi_max sigma(C^h)``."""
         s_h = r_h / self.config.phi_max
         return self.config.k_B * self.config.phi_max * s_h * (1.0 - s_h)
+
+    def _hidden_errors(self, e_L, slopes, alpha_f, alpha_t, pre) -> list[np.ndarray]:
+        """Errors of every layer, hidden first, output (``e_L``) last, by ``hidden_update``:
+        local ``-(alpha^t - alpha^f) slope``; backprop ``(W^{h+1})^T e^{h+1} slope``; feedback
+        alignment ``Y^h e^{L or h+1} slope``, where ``slope = k_B phi_max sigma'(C^h)``."""
+        rule = self.config.hidden_update
+        e = [None] * self.n_hidden + [e_L]
+        for h in reversed(range(self.n_hidden)):
+            if rule == "local":
+                e[h] = -(alpha_t[h] - alpha_f[h]) * slopes[h]
+            elif rule == "backprop":
+                e[h] = (e[h + 1] @ self._WT[h + 1].T) * slopes[h]
+            else:  # feedback alignment: fixed random Y in place of W^T
+                src = e_L if self.config.feedback == "broadcast" else e[h + 1]
+                e[h] = (src @ self.Y[h].T) * slopes[h]
+        return e
 
     def backprop_errors(self, r: list[np.ndarray], e_L: np.ndarray) -> list[np.ndarray]:
         """Errors of exact backprop through the current weights (section 7.4):
@@ -274,6 +295,8 @@ class Network:
         return self._batch_step(X, self._check_labels(labels, len(X)))
 
     def _batch_step(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+        if self.config.mode == "spiking":
+            raise ValueError("spiking mode trains online only: use batch_size=1")
         p = self._phases(X, labels)
         n = len(X)
         for l in range(len(self.layer_sizes)):
@@ -296,25 +319,77 @@ class Network:
         Returns the output loss ``mean(((r^{L,t} - r^{L,f}) / phi_max)^2)`` and whether the
         forward phase misclassified the image (0 or 1).
         """
+        if self.config.mode == "spiking":
+            from segdend_lite.spiking import train_image
+
+            return train_image(self, x, label)
         nz = np.flatnonzero(x)
-        rows = self._WT[0][nz]
-        p = self._phases(x[nz][None], [label], rows)
-        for l in range(self.n_hidden, 0, -1):
-            g = self.dtype.type(self.lr[l] * self._P(l)) * p.e[l][0]
-            self._WT[l] -= np.outer(p.r[l][0], g)
-            self.b[l] -= g
-        g = self.dtype.type(self.lr[0] * self._P(0)) * p.e[0][0]
-        rows -= np.outer(p.r[0][0], g)
-        self._WT[0][nz] = rows
-        self.b[0] -= g
-        self._after_update(1)
+        p = self._phases(x[nz][None], [label], self._WT[0][nz])
+        self._update([self.config.phi_max * x] + [r_l[0] for r_l in p.r[1:]], [e_l[0] for e_l in p.e])
         d = (p.r_t[0] - p.r_f[0]) / self.config.phi_max
         return float(d @ d) / self.n_out, int(np.argmax(p.C_f[0]) != label)
 
+    def _update(self, pre: list[np.ndarray], e: list[np.ndarray]) -> None:
+        """One image's update ``W^l -= eta^l P^l e^l (pre^l)^T``, ``b^l -= eta^l P^l e^l``.
+
+        ``pre[l]`` are the presynaptic rates (or mean PSPs) of layer l, input (784,) first; for
+        the input layer only the rows of its non-zero entries are touched."""
+        for l in range(self.n_hidden, 0, -1):
+            g = self.dtype.type(self.lr[l] * self._P(l)) * e[l]
+            self._WT[l] -= np.outer(pre[l], g)
+            self.b[l] -= g
+        g = self.dtype.type(self.lr[0] * self._P(0)) * e[0]
+        nz = np.flatnonzero(pre[0])
+        if 2 * len(nz) > len(pre[0]):  # mostly non-zero (e.g. decaying PSPs): update in place
+            self._WT[0] -= np.outer(pre[0], g)
+        else:
+            rows = self._WT[0][nz]
+            rows -= np.outer(pre[0][nz], g)
+            self._WT[0][nz] = rows
+        self.b[0] -= g
+        self._after_update(1)
+
+    # ------------------------------------------------------------------ statistics
+    def reset_stats(self) -> None:
+        """Clear the running statistics (spike counts, angles) that ``fit`` reports per epoch."""
+        self._stats = {"spikes": np.zeros(len(self.layer_sizes)), "ms": 0.0, "angles": []}
+
+    def _record_spiking_stats(self, f, t, ms: float, e: list, slopes: list) -> None:
+        self._stats["spikes"] += np.add(f.spikes, t.spikes)
+        self._stats["ms"] += ms
+        if self.n_hidden:  # angle between the first hidden layer's update and backprop's
+            bp = e[-1]
+            for h in reversed(range(self.n_hidden)):
+                bp = (bp @ self._WT[h + 1].T) * slopes[h]
+            denom = float(np.linalg.norm(bp) * np.linalg.norm(e[0]))
+            if denom > 0:
+                cos = float(np.clip(bp @ e[0] / denom, -1.0, 1.0))
+                self._stats["angles"].append(float(np.degrees(np.arccos(cos))))
+
+    def firing_rates(self) -> list[float]:
+        """Mean firing rate (Hz) of each layer (hidden layers, then output) since the last
+        ``reset_stats``, in training (spiking mode)."""
+        ms = self._stats["ms"]
+        if not ms:
+            return [float("nan")] * len(self.layer_sizes)
+        return [1000.0 * c / (n * ms) for c, n in zip(self._stats["spikes"], self.layer_sizes)]
+
     # ------------------------------------------------------------------ read-out
-    def output_voltage(self, X: np.ndarray, chunk: int = 10000) -> np.ndarray:
-        """Forward-phase output somatic voltages ``C^{L,f} = k_D B^L``, shape (N, n_out)."""
+    def output_voltage(self, X: np.ndarray, chunk: int = 10000, seed: int | None = None) -> np.ndarray:
+        """Forward-phase output somatic voltages, shape (N, n_out).
+
+        Rate mode: ``C^{L,f} = k_D B^L``. Spiking mode: the mean somatic voltage of a test phase
+        (state reset, ``test_length`` ms, Poisson spikes drawn from ``seed``; None = a seed
+        derived from the network's seed and the images it has seen)."""
         X = np.atleast_2d(np.asarray(X))
+        if self.config.mode == "spiking":
+            from segdend_lite.spiking import test_voltages
+
+            self._check_images(X[:1])
+            if seed is None:
+                key = [self.seed if self.seed is not None else 0, self.images_seen]
+                seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+            return test_voltages(self, X, seed)
         out = np.empty((len(X), self.n_out), dtype=self.dtype)
         cfg = self.config
         for i in range(0, len(X), chunk):
@@ -324,14 +399,14 @@ class Network:
             out[i : i + chunk] = cfg.k_D * (r @ self._WT[-1] + self.b[-1])
         return out
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, seed: int | None = None) -> np.ndarray:
         """Predicted digits: the output unit with the highest forward somatic voltage, shape (N,)."""
-        return np.argmax(self.output_voltage(X), axis=1)
+        return np.argmax(self.output_voltage(X, seed=seed), axis=1)
 
-    def evaluate(self, X: np.ndarray, y) -> float:
+    def evaluate(self, X: np.ndarray, y, seed: int | None = None) -> float:
         """Test error in percent."""
         y = self._check_labels(y, len(np.atleast_2d(X)))
-        return float(100.0 * np.mean(self.predict(X) != y))
+        return float(100.0 * np.mean(self.predict(X, seed=seed) != y))
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 1, shuffle: bool = True, **kwargs):
         """Train; see :func:`segdend_lite.training.fit` for the options. Returns a History."""

@@ -46,3 +46,51 @@ def output_target_voltage(
     """
     g_E, g_I = t, 1.0 - t
     return (g_D * B + g_E * E_E + g_I * E_I) / (g_L + g_D + g_E + g_I)
+
+
+def psp_kernel(t: np.ndarray, tau_s: float = 3.0, tau_L: float = 10.0) -> np.ndarray:
+    """Postsynaptic-potential kernel ``kappa(t) = (exp(-t/tau_L) - exp(-t/tau_s)) / (tau_L - tau_s)``
+    for ``t >= 0`` (0 before), in 1/ms; it integrates to 1 over ``t`` in ms.
+
+    A spike train filtered by ``kappa`` (``s(t) = sum_k kappa(t - t_k)``) has a time average that
+    approximates the train's rate in spikes/ms (paper Lemma 1).
+    """
+    t = np.asarray(t, dtype=float)
+    k = (np.exp(-t / tau_L) - np.exp(-t / tau_s)) / (tau_L - tau_s)
+    return np.where(t >= 0, k, 0.0)
+
+
+def psp_taps(n: int, tau_s: float = 3.0, tau_L: float = 10.0) -> np.ndarray:
+    """The kernel at lags 1..n ms, shape (n,): the weight of a spike emitted 0..n-1 steps ago.
+
+    The authors' code keeps n = 10 taps (0.027, 0.044, ..., 0.048), which sum to about 0.51, not 1.
+    """
+    return psp_kernel(np.arange(1, n + 1), tau_s, tau_L)
+
+
+def poisson_spikes(lam: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """Poisson spike counts with means ``lam`` (rate x dt, any shape) from uniforms ``U`` in [0, 1).
+
+    Inverse-CDF sampling, exact: the count is the smallest ``k`` with
+    ``U < F_k = exp(-lam) sum_{j<=k} lam^j / j!``. Taking the uniforms as input means a
+    simulation's random draws can be made up front, once, and shared by several engines.
+    Returns float counts of ``lam``'s dtype (mostly 0, sometimes 1, rarely more).
+    """
+    p0 = np.exp(-lam)
+    S = (U >= p0).astype(lam.dtype)
+    more = U >= p0 * (1.0 + lam)  # two spikes or more: rare, continue the inverse CDF there
+    if more.any():
+        idx = np.flatnonzero(more)
+        u = U.flat[idx].astype(np.float64)  # float64 so that F reliably climbs past u
+        l = lam.flat[idx].astype(np.float64)
+        term = np.exp(-l) * l
+        F = np.exp(-l) + term
+        k = np.ones_like(l)
+        more = u >= F
+        while more.any():
+            k += more
+            term = term * l / k
+            F = F + term
+            more &= (u >= F) & (term > 0)  # term > 0: stops even if F rounds below u
+        S.flat[idx] = k
+    return S

@@ -1,0 +1,119 @@
+"""Spiking mode: kernel, Poisson spikes, Euler soma, and the step/fast engine equivalence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segdend_lite import Config, Network, neuron
+from segdend_lite.spiking import PSP, soma_block
+
+F64 = dict(mode="spiking", dtype="float64")
+
+
+def test_psp_kernel_integrates_to_one_and_truncation_to_half():
+    t = np.linspace(0, 400, 400_001)
+    assert np.trapezoid(neuron.psp_kernel(t), t) == pytest.approx(1.0, abs=1e-6)
+    assert neuron.psp_taps(10).sum() == pytest.approx(0.51, abs=0.005)
+    assert neuron.psp_taps(10)[0] == pytest.approx(0.027, abs=5e-4)
+    assert neuron.psp_taps(2000).sum() == pytest.approx(1.0, abs=0.005)  # 1-ms sampling
+
+
+def test_psp_filter_traces_equal_convolution():
+    """Both forms of the filter (traces step by step, matrices for a phase) equal the direct
+    convolution with the kernel, across two phases (state carried over)."""
+    rng = np.random.default_rng(0)
+    S = rng.poisson(0.3, size=(120, 4)).astype(float)
+    for kernel, taps in (("full", 120), ("truncated", 10)):
+        k = neuron.psp_taps(taps)
+        direct = np.array([sum(k[j] * S[t - j] for j in range(min(t + 1, len(k)))) for t in range(120)])
+        stepper = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
+        stepped = np.array([stepper.step(S[t]) for t in range(120)])
+        blocker = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
+        blocked = np.concatenate([blocker.block(S[:53]), blocker.block(S[53:])])
+        np.testing.assert_allclose(stepped, direct, atol=1e-12)
+        np.testing.assert_allclose(blocked, direct, atol=1e-12)
+
+
+def test_poisson_counts_match_rates():
+    """Mean and variance within 5 standard errors; P(0) = exp(-lambda)."""
+    rng = np.random.default_rng(1)
+    for lam in (0.001, 0.024, 0.2, 1.5):
+        n = 400_000
+        S = neuron.poisson_spikes(np.full(n, lam), rng.random(n))
+        se = np.sqrt(lam / n)
+        assert abs(S.mean() - lam) < 5 * se, lam
+        assert abs(np.mean(S == 0) - np.exp(-lam)) < 5 * np.sqrt(np.exp(-lam) * (1 - np.exp(-lam)) / n)
+        assert abs(S.var() - lam) < 0.05 * lam + 10 * se
+
+
+def test_euler_soma_converges_to_k_B_times_basal():
+    cfg = Config()
+    V_b = np.full((60, 3), 2.0)
+    V = soma_block(cfg.g_B * V_b, np.zeros(3), 1.0 - cfg.g_L - cfg.g_B)
+    np.testing.assert_allclose(V[-1], cfg.k_B * 2.0, rtol=1e-12)
+    v = 0.0  # the same with plain Euler steps
+    for _ in range(60):
+        v += -cfg.g_L * v + cfg.g_B * (2.0 - v)
+    assert v == pytest.approx(V[-1, 0], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"g_A": 0.05},
+        {"random_plateau_times": True},
+        {"preset": "authors_code"},
+        {"g_A": 0.6, "random_plateau_times": True},
+        {"feedback": "layerwise"},
+    ],
+)
+@pytest.mark.parametrize("sizes", [(60, 10), (40, 20, 10)])
+def test_step_and_fast_engines_agree(mnist_small, options, sizes):
+    nets = {e: Network(sizes, Config(engine=e, **F64, **options), seed=2) for e in ("step", "fast")}
+    for net in nets.values():
+        for i in range(4):
+            net.train_step(mnist_small.x_train[i] / 255.0, mnist_small.y_train[i])
+    step, fast = nets["step"], nets["fast"]
+    start = Network(sizes, Config(**F64, **options), seed=2)
+    assert np.abs(step.W[0] - start.W[0]).max() > 1e-4  # they learned something
+    for a, b in zip(list(step.W) + list(step.b), list(fast.W) + list(fast.b)):
+        np.testing.assert_allclose(a, b, atol=1e-10)
+    for a, b in zip(step.spiking.V, fast.spiking.V):
+        np.testing.assert_allclose(a, b, atol=1e-10)
+    np.testing.assert_array_equal(step._stats["spikes"], fast._stats["spikes"])
+    X = mnist_small.x_test[:3]
+    np.testing.assert_allclose(step.output_voltage(X, seed=5), fast.output_voltage(X, seed=5),
+                               atol=1e-10)
+
+
+def test_step_engine_records_traces(mnist_small):
+    from segdend_lite.spiking import Draws, run_phase
+
+    net = Network((30, 10), Config(engine="step", **F64), seed=0)
+    x = mnist_small.x_train[0] / 255.0
+    cols = np.flatnonzero(x)
+    r = run_phase(net, x, cols, 50, 3, Draws.draw(net, net.rng, 50, len(cols)), engine="step",
+                  record={0: [0, 1], 1: [3]})
+    assert r.trace[0]["V_a"].shape == (50, 2) and r.trace[0]["S"].shape == (50, 2)
+    assert r.trace[1]["V"].shape == (50, 1)
+    assert r.trace[1]["V"][-1, 0] > 2.0  # the taught unit is pushed up in the target phase
+
+
+def test_short_spiking_training_beats_chance(mnist_small):
+    """Measured (seed 0, 784-100-10, 3,000 images): 20.0 % test error on 300 test images,
+    hidden 106 Hz, output 20 Hz, mean angle to backprop 74 degrees (1,000 images: 52.7 %)."""
+    net = Network((100, 10), Config(mode="spiking", test_length=100), seed=0)
+    net.fit(mnist_small.x_train[:3000], mnist_small.y_train[:3000], epochs=1, progress=False)
+    err = net.evaluate(mnist_small.x_test[:300], mnist_small.y_test[:300], seed=0)
+    assert err < 30.0, f"test error {err:.1f} % after 3,000 spiking images (measured 20.0 %)"
+    hidden, out = net.firing_rates()
+    assert 50.0 < hidden < 160.0 and 5.0 < out < 40.0, (hidden, out)
+    assert 55.0 < np.mean(net._stats["angles"]) < 88.0
+
+
+def test_spiking_rejects_minibatches(mnist_small):
+    net = Network((20, 10), Config(mode="spiking"), seed=0)
+    with pytest.raises(ValueError, match="online only"):
+        net.train_batch(mnist_small.x_train[:4] / 255.0, mnist_small.y_train[:4])
