@@ -58,10 +58,10 @@ def fit(
 
     The history holds per epoch: ``epoch``, ``images`` seen so far, ``seconds`` of training,
     mean output ``loss`` (``mean(((r^{L,t} - r^{L,f}) / phi_max)^2)``, before each update),
-    ``train_error`` and ``test_error`` in percent (None where not measured).
+    ``train_error`` and ``test_error`` in percent (None where not measured); in spiking mode
+    also ``hidden_rate_hz`` (mean rate of the first hidden layer) and ``angle_to_bp`` (mean
+    angle, degrees, between the first hidden layer's update and backprop's for the same image).
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(epochs, int | np.integer) or epochs < 0:
         raise ValueError(f"epochs={epochs!r} must be a whole number >= 0")
     if not isinstance(batch_size, int | np.integer) or batch_size < 1:
@@ -71,12 +71,21 @@ def fit(
     y = net._check_labels(y, len(X))
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
+    with np.errstate(over="ignore"):  # exp overflow in sigma(-large) correctly gives 0
+        return _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint,
+                    on_epoch)
+
+
+def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch):
+    from tqdm.auto import tqdm
+
     history = net.history
     if X_test is not None and not history["epoch"]:
         _record(history, epoch=0, images=net.images_seen, seconds=0.0,
                 test_error=net.evaluate(X_test, y_test))
     start = len([e for e in history["epoch"] if e > 0])
     for epoch in range(start + 1, start + epochs + 1):
+        net.reset_stats()
         order = net.rng.permutation(len(X)) if shuffle else np.arange(len(X))
         loss = wrong = 0.0
         t0 = time.perf_counter()
@@ -98,6 +107,7 @@ def fit(
                     wrong += w_i
             bar.update(len(idx))
         seconds = time.perf_counter() - t0
+        rates, angles = net.firing_rates(), net._stats["angles"]
         if not np.all(np.isfinite(net.b[-1])):
             bar.close()
             raise FloatingPointError(
@@ -105,7 +115,9 @@ def fit(
             )
         test_error = net.evaluate(X_test, y_test) if X_test is not None else None
         _record(history, epoch=epoch, images=net.images_seen, seconds=seconds,
-                loss=loss / len(X), train_error=100.0 * wrong / len(X), test_error=test_error)
+                loss=loss / len(X), train_error=100.0 * wrong / len(X), test_error=test_error,
+                hidden_rate_hz=rates[0] if net.n_hidden and np.isfinite(rates[0]) else None,
+                angle_to_bp=float(np.mean(angles)) if angles else None)
         post = {"train err %": f"{100.0 * wrong / len(X):.2f}"}
         if test_error is not None:
             post["test err %"] = f"{test_error:.2f}"
@@ -140,6 +152,8 @@ def save_checkpoint(net: Network, path: str | os.PathLike) -> Path:
         "rng_state": net.rng.bit_generator.state,
         "history": net.history,
     }
+    if net.config.mode == "spiking":
+        arrays.update({f"state_{k}": v for k, v in net.spiking.arrays().items()})
     arrays["config_json"] = np.array(net.config.to_json())
     arrays["meta_json"] = np.array(json.dumps(meta))
     return atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -165,6 +179,8 @@ def load_checkpoint(path: str | os.PathLike) -> Network:
     for name in ("W", "b", "Y"):
         for i in range(len(getattr(net, name))):
             getattr(net, name)[i] = files[f"{name}{i}"]
+    if config.mode == "spiking":
+        net.spiking.load({k[6:]: v for k, v in files.items() if k.startswith("state_")})
     net.rng.bit_generator.state = meta["rng_state"]
     net.images_seen = meta["images_seen"]
     net.history = meta["history"]

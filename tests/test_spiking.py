@@ -117,3 +117,20 @@ def test_spiking_rejects_minibatches(mnist_small):
     net = Network((20, 10), Config(mode="spiking"), seed=0)
     with pytest.raises(ValueError, match="online only"):
         net.train_batch(mnist_small.x_train[:4] / 255.0, mnist_small.y_train[:4])
+
+
+def test_spiking_checkpoint_resume_equals_straight_run(tmp_path, mnist_small):
+    X, y = mnist_small.x_train[:60], mnist_small.y_train[:60]
+    cfg = Config(mode="spiking", random_plateau_times=True)
+    straight = Network((30, 10), cfg, seed=3)
+    straight.fit(X, y, epochs=2, progress=False)
+    first = Network((30, 10), cfg, seed=3)
+    first.fit(X, y, epochs=1, progress=False, checkpoint=tmp_path / "s.npz")
+    from segdend_lite.training import load_checkpoint
+
+    resumed = load_checkpoint(tmp_path / "s.npz")
+    resumed.fit(X, y, epochs=1, progress=False)
+    for a, b in zip(list(resumed.W) + resumed.spiking.V, list(straight.W) + straight.spiking.V):
+        np.testing.assert_array_equal(a, b)
+    assert straight.history["hidden_rate_hz"][-1] > 0
+    assert 0 < straight.history["angle_to_bp"][-1] < 180

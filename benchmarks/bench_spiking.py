@@ -1,0 +1,121 @@
+"""The spiking model: speed of the fast engine against the step engine (same run), and one-epoch
+accuracy on full MNIST.
+
+    python benchmarks/bench_spiking.py speed
+    python benchmarks/bench_spiking.py accuracy [--workers 2] [--out FILE.md]
+
+Reference (model_spec 14, the authors' code, one thread of this machine): about 28 ms per
+training image and 80 ms per 250-step test image for 784-500-10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from segdend_lite import Config, Network  # noqa: E402
+from segdend_lite.data import load_mnist  # noqa: E402
+
+AUTHORS_TRAIN_MS, AUTHORS_TEST_MS = 28.0, 80.0
+
+
+def _train_ms(net, X, y, n):
+    t = time.perf_counter()
+    for i in range(n):
+        net._online_step(X[i], int(y[i]))
+    return 1e3 * (time.perf_counter() - t) / n
+
+
+def speed() -> None:
+    data = load_mnist()
+    X = data.x_train[:2000].astype(np.float32) / 255
+    y = data.y_train
+    print("one BLAS thread; float32; 784-500-10 unless stated\n")
+    print("| what | step engine | fast engine | fast/step | vs authors' code |")
+    print("|---|---|---|---|---|")
+    for name, kw in (("paper options", {}), ("authors_code preset", {"preset": "authors_code"})):
+        nets = {e: Network((500, 10), Config(mode="spiking", engine=e, **kw), seed=0)
+                for e in ("step", "fast")}
+        for net in nets.values():
+            _train_ms(net, X, y, 20)  # warm-up (matrix caches)
+        step = _train_ms(nets["step"], X[20:], y[20:], 40)
+        fast = _train_ms(nets["fast"], X[20:], y[20:], 1000)
+        print(f"| training image, {name} | {step:.1f} ms | {fast:.2f} ms | {step / fast:.0f}x "
+              f"| {AUTHORS_TRAIN_MS / fast:.0f}x |")
+        T = nets["fast"].config.test_length
+        t = time.perf_counter()
+        nets["step"].output_voltage(data.x_test[:10], seed=0)
+        step_t = 1e3 * (time.perf_counter() - t) / 10
+        t = time.perf_counter()
+        nets["fast"].output_voltage(data.x_test[:300], seed=0)
+        fast_t = 1e3 * (time.perf_counter() - t) / 300
+        ref = AUTHORS_TEST_MS * T / 250
+        print(f"| {T}-step test image, {name} | {step_t:.1f} ms | {fast_t:.2f} ms "
+              f"| {step_t / fast_t:.0f}x | {ref / fast_t:.0f}x |")
+    net = Network((500, 100, 10), Config(mode="spiking"), seed=0)
+    _train_ms(net, X, y, 20)
+    fast = _train_ms(net, X[20:], y[20:], 1000)
+    print(f"| training image, 784-500-100-10 | | {fast:.2f} ms | | {39.0 / fast:.0f}x |")
+    g = Network((500, 10), Config(mode="spiking", g_A=0.05), seed=0)
+    _train_ms(g, X, y, 20)
+    print(f"| training image, g_A = 0.05 (time stepped) | | {_train_ms(g, X[20:], y[20:], 300):.2f} ms | | |")
+
+
+ROWS = [
+    ("no hidden layer", (10,), {}),
+    ("1 hidden (500)", (500, 10), {}),
+    ("2 hidden (500, 100)", (500, 100, 10), {}),
+    ("1 hidden, sparse feedback 80 % x5", (500, 10), {"sparse_feedback": 0.8}),
+    ("1 hidden, symmetric feedback", (500, 10), {"symmetric_feedback": True}),
+]
+
+
+def _one_epoch(row):
+    label, sizes, kw = row
+    data = load_mnist(verbose=False)
+    net = Network(sizes, Config(mode="spiking", **kw), seed=0)
+    t = time.perf_counter()
+    h = net.fit(data.x_train, data.y_train, epochs=1, progress=False)
+    train_s = time.perf_counter() - t
+    t = time.perf_counter()
+    err = net.evaluate(data.x_test, data.y_test, seed=0)
+    return label, err, h["hidden_rate_hz"][-1], h["angle_to_bp"][-1], train_s, time.perf_counter() - t
+
+
+def accuracy(workers: int, out: str | None) -> None:
+    load_mnist()
+    lines = ["| network (spiking, paper options, 1 epoch, seed 0) | test error % | hidden rate Hz "
+             "| angle to backprop (deg) | train time | test time (10k x 500 ms) |",
+             "|---|---|---|---|---|---|"]
+    print(*lines, sep="\n", flush=True)
+    with ProcessPoolExecutor(workers) as pool:
+        for label, err, rate, angle, ts, te in pool.map(_one_epoch, ROWS):
+            rate_s = f"{rate:.0f}" if rate is not None else ""
+            angle_s = f"{angle:.1f}" if angle is not None else ""
+            line = f"| {label} | {err:.2f} | {rate_s} | {angle_s} | {ts:.0f} s | {te:.0f} s |"
+            print(line, flush=True)
+            lines.append(line)
+    if out:
+        with open(out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["speed", "accuracy"])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    speed() if args.what == "speed" else accuracy(args.workers, args.out)
+
+
+if __name__ == "__main__":
+    main()
