@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test test-fast train bench exercises clean-venv
+.PHONY: lab test train bench exercises clean-venv
 
 $(VENV)/.course: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,8 @@ lab: $(VENV)/.course
 		--ServerApp.root_dir=notebooks
 
 test: $(VENV)/.test
-	SEGDEND_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax notebooks tests
+	SEGDEND_QUICK=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
+		$(PY) -m pytest --nbval-lax tests notebooks exercises --ignore=exercises/solutions
 
 train: $(VENV)/.course
 	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode rate --out results/rate_784-500-10 \
@@ -35,3 +36,6 @@ bench: $(VENV)/.course
 
 clean-venv:
 	rm -rf $(VENV)
+
+exercises: $(VENV)/.course
+	$(PY) -m segdend_lite.exercises build
