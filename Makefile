@@ -1,5 +1,5 @@
 # Two commands do all the set-up (see README.md):
-#   make lab    create .venv, install the course, start JupyterLab on notebooks/
+#   make lab    create .venv, install the course, start JupyterLab at notebooks/00_welcome
 #   make test   create/update .venv with the test extras and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,7 +20,7 @@ $(VENV)/.test: $(VENV)/.course
 
 lab: $(VENV)/.course
 	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir=notebooks
+		$(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_welcome.ipynb
 
 test: $(VENV)/.test
 	SEGDEND_QUICK=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
