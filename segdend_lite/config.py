@@ -46,7 +46,9 @@ class Config:
     through fixed random matrices ``B``; a baseline).
 
     Feedback: ``feedback`` ``"broadcast"`` (every hidden layer gets ``Y^h`` from the output, the
-    paper's default) or ``"layerwise"`` (from the layer above). ``sparse_feedback`` fraction of
+    paper's default) or ``"layerwise"`` (from the layer above; as in the authors' code, a lower
+    hidden layer then learns only if the layer above changes between the phases, which needs
+    ``g_A > 0`` in spiking mode and never happens in rate mode). ``sparse_feedback`` fraction of
     each ``Y^h`` zeroed (paper: 0.8) with survivors times ``sparse_gain`` (paper: 5).
     ``symmetric_feedback`` ties ``Y`` to ``W^T`` after every update, plus Gaussian noise of SD
     ``symmetric_noise`` (paper: 0.05) if > 0.
