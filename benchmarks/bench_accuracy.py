@@ -31,13 +31,20 @@ ROWS = [
     ("feedback alignment, 1 hidden", "fa", (500, 10), {}),
     ("segregated, 1 hidden, minibatch 32", "local", (500, 10), {"batch_size": 32}),
     ("segregated, 2 hidden (784-500-100-10), lr 0.23/0.23/0.12", "local", (500, 100, 10), {}),
-    ("segregated, 2 hidden, lr 0.12/0.23/0.23", "local", (500, 100, 10),
-     {"lr": (0.12, 0.23, 0.23)}),
+    (
+        "segregated, 2 hidden, lr 0.12/0.23/0.23",
+        "local",
+        (500, 100, 10),
+        {"lr": (0.12, 0.23, 0.23)},
+    ),
     ("backprop, 2 hidden", "backprop", (500, 100, 10), {}),
     ("feedback alignment, 2 hidden", "fa", (500, 100, 10), {}),
 ]
-PAPER = {"no hidden layer (784-10)": 8.3, "segregated, 1 hidden (784-500-10)": 4.1,
-         "segregated, 2 hidden (784-500-100-10), lr 0.23/0.23/0.12": 3.2}
+PAPER = {
+    "no hidden layer (784-10)": 8.3,
+    "segregated, 1 hidden (784-500-10)": 4.1,
+    "segregated, 2 hidden (784-500-100-10), lr 0.23/0.23/0.12": 3.2,
+}
 
 
 def run(row, epochs: int):
@@ -51,8 +58,15 @@ def run(row, epochs: int):
     else:
         net = Network(sizes, cfg, seed=0)
     t = time.perf_counter()
-    h = net.fit(data.x_train, data.y_train, epochs=epochs, batch_size=opts.get("batch_size", 1),
-                X_test=data.x_test, y_test=data.y_test, progress=False)
+    h = net.fit(
+        data.x_train,
+        data.y_train,
+        epochs=epochs,
+        batch_size=opts.get("batch_size", 1),
+        X_test=data.x_test,
+        y_test=data.y_test,
+        progress=False,
+    )
     return label, h["test_error"], time.perf_counter() - t
 
 
@@ -64,8 +78,12 @@ def main() -> None:
     args = ap.parse_args()
     load_mnist()  # fetch once before the workers start
     marks = sorted({e for e in (1, 5, 20, args.epochs) if e <= args.epochs})
-    lines = ["| network | " + " | ".join(f"epoch {e}" for e in marks) + " | paper (60 ep., spiking) | time |",
-             "|---|" + "---|" * (len(marks) + 2)]
+    lines = [
+        "| network | "
+        + " | ".join(f"epoch {e}" for e in marks)
+        + " | paper (60 ep., spiking) | time |",
+        "|---|" + "---|" * (len(marks) + 2),
+    ]
     print(lines[0], lines[1], sep="\n", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         results = pool.map(run, ROWS, [args.epochs] * len(ROWS))

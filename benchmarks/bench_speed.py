@@ -68,9 +68,13 @@ def main() -> None:
         ev = reps * len(data.x_test) / (time.perf_counter() - t)
 
         print(f"\n{name}")
-        print(f"  online, fast engine      {fast:10,.0f} img/s   ({n / fast:.2f} s per {n} images;"
-              f" full epoch {60000 / fast:.1f} s)")
-        print(f"  online, plain equations  {plain:10,.0f} img/s   -> fast/plain = {fast / plain:.1f}x")
+        print(
+            f"  online, fast engine      {fast:10,.0f} img/s   ({n / fast:.2f} s per {n} images;"
+            f" full epoch {60000 / fast:.1f} s)"
+        )
+        print(
+            f"  online, plain equations  {plain:10,.0f} img/s   -> fast/plain = {fast / plain:.1f}x"
+        )
         for bs, v in mb.items():
             print(f"  minibatch {bs:3d}            {v:10,.0f} img/s")
         print(f"  evaluation (batched)     {ev:10,.0f} img/s")

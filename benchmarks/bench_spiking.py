@@ -42,14 +42,18 @@ def speed() -> None:
     print("| what | step engine | fast engine | fast/step | vs authors' code |")
     print("|---|---|---|---|---|")
     for name, kw in (("paper options", {}), ("authors_code preset", {"preset": "authors_code"})):
-        nets = {e: Network((500, 10), Config(mode="spiking", engine=e, **kw), seed=0)
-                for e in ("step", "fast")}
+        nets = {
+            e: Network((500, 10), Config(mode="spiking", engine=e, **kw), seed=0)
+            for e in ("step", "fast")
+        }
         for net in nets.values():
             _train_ms(net, X, y, 20)  # warm-up (matrix caches)
         step = _train_ms(nets["step"], X[20:], y[20:], 40)
         fast = _train_ms(nets["fast"], X[20:], y[20:], 1000)
-        print(f"| training image, {name} | {step:.1f} ms | {fast:.2f} ms | {step / fast:.0f}x "
-              f"| {AUTHORS_TRAIN_MS / fast:.0f}x |")
+        print(
+            f"| training image, {name} | {step:.1f} ms | {fast:.2f} ms | {step / fast:.0f}x "
+            f"| {AUTHORS_TRAIN_MS / fast:.0f}x |"
+        )
         T = nets["fast"].config.test_length
         t = time.perf_counter()
         nets["step"].output_voltage(data.x_test[:10], seed=0)
@@ -58,15 +62,20 @@ def speed() -> None:
         nets["fast"].output_voltage(data.x_test[:300], seed=0)
         fast_t = 1e3 * (time.perf_counter() - t) / 300
         ref = AUTHORS_TEST_MS * T / 250
-        print(f"| {T}-step test image, {name} | {step_t:.1f} ms | {fast_t:.2f} ms "
-              f"| {step_t / fast_t:.0f}x | {ref / fast_t:.0f}x |")
+        print(
+            f"| {T}-step test image, {name} | {step_t:.1f} ms | {fast_t:.2f} ms "
+            f"| {step_t / fast_t:.0f}x | {ref / fast_t:.0f}x |"
+        )
     net = Network((500, 100, 10), Config(mode="spiking"), seed=0)
     _train_ms(net, X, y, 20)
     fast = _train_ms(net, X[20:], y[20:], 1000)
     print(f"| training image, 784-500-100-10 | | {fast:.2f} ms | | {39.0 / fast:.0f}x |")
     g = Network((500, 10), Config(mode="spiking", g_A=0.05), seed=0)
     _train_ms(g, X, y, 20)
-    print(f"| training image, g_A = 0.05 (time stepped) | | {_train_ms(g, X[20:], y[20:], 300):.2f} ms | | |")
+    print(
+        f"| training image, g_A = 0.05 (time stepped) | "
+        f"| {_train_ms(g, X[20:], y[20:], 300):.2f} ms | | |"
+    )
 
 
 ROWS = [
@@ -87,14 +96,23 @@ def _one_epoch(row):
     train_s = time.perf_counter() - t
     t = time.perf_counter()
     err = net.evaluate(data.x_test, data.y_test, seed=0)
-    return label, err, h["hidden_rate_hz"][-1], h["angle_to_bp"][-1], train_s, time.perf_counter() - t
+    return (
+        label,
+        err,
+        h["hidden_rate_hz"][-1],
+        h["angle_to_bp"][-1],
+        train_s,
+        time.perf_counter() - t,
+    )
 
 
 def accuracy(workers: int, out: str | None) -> None:
     load_mnist()
-    lines = ["| network (spiking, paper options, 1 epoch, seed 0) | test error % | hidden rate Hz "
-             "| angle to backprop (deg) | train time | test time (10k x 500 ms) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| network (spiking, paper options, 1 epoch, seed 0) | test error % | hidden rate Hz "
+        "| angle to backprop (deg) | train time | test time (10k x 500 ms) |",
+        "|---|---|---|---|---|---|",
+    ]
     print(*lines, sep="\n", flush=True)
     with ProcessPoolExecutor(workers) as pool:
         for label, err, rate, angle, ts, te in pool.map(_one_epoch, ROWS):

@@ -34,7 +34,7 @@ def main() -> None:
         idx = stratified_first(y, PER_CLASS[split])
         for name, stem in FILES:
             if name.endswith(split):
-                arr = (x[idx].reshape(-1, 28, 28) if name.startswith("x") else y[idx])
+                arr = x[idx].reshape(-1, 28, 28) if name.startswith("x") else y[idx]
                 path = write_idx(SMALL_DIR / f"{stem}.gz", arr)
                 print(f"{path}: shape {arr.shape}, sha256 {sha256_of_array(arr)}")
 

@@ -18,17 +18,36 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segdend_lite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a network on MNIST and save history, checkpoint, plot")
-    t.add_argument("--hidden", type=int, nargs="*", default=[500],
-                   help="hidden layer sizes (none for no hidden layer); default 500")
+    t.add_argument(
+        "--hidden",
+        type=int,
+        nargs="*",
+        default=[500],
+        help="hidden layer sizes (none for no hidden layer); default 500",
+    )
     t.add_argument("--epochs", type=int, default=1, help="epochs to train (total, with --resume)")
     t.add_argument("--mode", choices=["rate", "spiking"], default="rate")
-    t.add_argument("--rule", choices=["local", "backprop", "feedback-alignment"], default="local",
-                   help="local = the paper's plateau rule; the others are baselines")
-    t.add_argument("--lr", type=float, nargs="+", default=None,
-                   help="learning rate per layer, first hidden first (default: the paper's)")
+    t.add_argument(
+        "--rule",
+        choices=["local", "backprop", "feedback-alignment"],
+        default="local",
+        help="local = the paper's plateau rule; the others are baselines",
+    )
+    t.add_argument(
+        "--lr",
+        type=float,
+        nargs="+",
+        default=None,
+        help="learning rate per layer, first hidden first (default: the paper's)",
+    )
     t.add_argument("--feedback", choices=["broadcast", "layerwise"], default="broadcast")
-    t.add_argument("--sparse-feedback", type=float, default=0.0, metavar="FRACTION",
-                   help="fraction of feedback weights set to zero (paper: 0.8)")
+    t.add_argument(
+        "--sparse-feedback",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of feedback weights set to zero (paper: 0.8)",
+    )
     t.add_argument("--symmetric", action="store_true", help="tie Y to W^T")
     t.add_argument("--symmetric-noise", type=float, default=0.0, metavar="SD")
     t.add_argument("--g-A", dest="g_A", type=float, default=0.0, help="apical conductance")
@@ -36,8 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     t.add_argument("--batch-size", type=int, default=1, help="1 = online (the paper)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--data", default="auto",
-                   help="auto (full MNIST), small (bundled subset) or a folder of IDX files")
+    t.add_argument(
+        "--data",
+        default="auto",
+        help="auto (full MNIST), small (bundled subset) or a folder of IDX files",
+    )
     t.add_argument("--out", required=True, help="output folder, e.g. results/NAME")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     t.add_argument("--no-progress", action="store_true")
@@ -63,14 +85,22 @@ def train(args: argparse.Namespace) -> int:
         print(f"resumed {net} from {ckpt}")
     else:
         if ckpt.exists():
-            print(f"error: {ckpt} exists; use --resume to continue it or another --out",
-                  file=sys.stderr)
+            print(
+                f"error: {ckpt} exists; use --resume to continue it or another --out",
+                file=sys.stderr,
+            )
             return 2
         sizes = tuple(args.hidden) + (10,)
         config = Config(
-            mode=args.mode, lr=tuple(args.lr) if args.lr else None, feedback=args.feedback,
-            sparse_feedback=args.sparse_feedback, symmetric_feedback=args.symmetric,
-            symmetric_noise=args.symmetric_noise, g_A=args.g_A, init=args.init, dtype=args.dtype,
+            mode=args.mode,
+            lr=tuple(args.lr) if args.lr else None,
+            feedback=args.feedback,
+            sparse_feedback=args.sparse_feedback,
+            symmetric_feedback=args.symmetric,
+            symmetric_noise=args.symmetric_noise,
+            g_A=args.g_A,
+            init=args.init,
+            dtype=args.dtype,
         )
         if args.rule == "backprop":
             net = backprop_network(sizes, config, seed=args.seed)
@@ -84,16 +114,27 @@ def train(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     def report(net: Network, history: dict) -> None:
-        print(f"epoch {history['epoch'][-1]:3d}  test error {history['test_error'][-1]:6.2f} %"
-              f"  train error {history['train_error'][-1]:6.2f} %  ({history['seconds'][-1]:.1f} s)",
-              flush=True)
+        print(
+            f"epoch {history['epoch'][-1]:3d}  test error {history['test_error'][-1]:6.2f} %"
+            f"  train error {history['train_error'][-1]:6.2f} %  ({history['seconds'][-1]:.1f} s)",
+            flush=True,
+        )
         atomic_write_bytes(out / "history.json", json.dumps(history, indent=1).encode())
 
     if not net.history["epoch"]:
         print(f"{net}: test error before training {net.evaluate(data.x_test, data.y_test):.2f} %")
-    fit(net, data.x_train, data.y_train, epochs=todo, batch_size=args.batch_size,
-        X_test=data.x_test, y_test=data.y_test, progress=not args.no_progress,
-        checkpoint=ckpt, on_epoch=report)
+    fit(
+        net,
+        data.x_train,
+        data.y_train,
+        epochs=todo,
+        batch_size=args.batch_size,
+        X_test=data.x_test,
+        y_test=data.y_test,
+        progress=not args.no_progress,
+        checkpoint=ckpt,
+        on_epoch=report,
+    )
     _save_plot(net.history, out / "learning_curve.png", title=f"{net} on {data.source}")
     print(f"wrote {out / 'history.json'}, {ckpt}, {out / 'learning_curve.png'}")
     return 0

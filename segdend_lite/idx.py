@@ -56,7 +56,8 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     if got != expected:
         raise ValueError(
             f"{name}: header says shape {shape} ({expected} payload bytes) but the file holds "
-            f"{got}; the file is {'truncated' if got < expected else 'too long'}. Download it again."
+            f"{got}; the file is {'truncated' if got < expected else 'too long'}. "
+            "Download it again."
         )
     arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return arr.astype(dtype.newbyteorder("="), copy=True)
@@ -79,13 +80,17 @@ def encode_idx(arr: np.ndarray) -> bytes:
     arr = np.asarray(arr)
     base = arr.dtype.newbyteorder(">") if arr.dtype.itemsize > 1 else arr.dtype
     if base not in _CODES:
-        raise ValueError(f"dtype {arr.dtype} has no IDX code; use one of {list(IDX_DTYPES.values())}")
-    header = struct.pack(">HBB", 0, _CODES[base], arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+        raise ValueError(
+            f"dtype {arr.dtype} has no IDX code; use one of {list(IDX_DTYPES.values())}"
+        )
+    header = struct.pack(">HBB", 0, _CODES[base], arr.ndim) + struct.pack(
+        f">{arr.ndim}I", *arr.shape
+    )
     return header + np.ascontiguousarray(arr, dtype=base).tobytes()
 
 
 def write_idx(path: str | os.PathLike, arr: np.ndarray) -> Path:
-    """Write ``arr`` as an IDX file, atomically; gzip it (reproducibly) if the name ends in ``.gz``."""
+    """Write ``arr`` as an IDX file, atomically; gzipped (reproducibly) if the name ends in .gz."""
     path = Path(path)
     data = encode_idx(arr)
     if path.suffix == ".gz":

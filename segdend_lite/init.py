@@ -70,7 +70,7 @@ def feedback(
 
 
 def sparsify(rng: np.random.Generator, Y: np.ndarray, fraction: float, gain: float) -> np.ndarray:
-    """Zero ``fraction`` of the entries of ``Y`` (chosen without replacement), times ``gain`` the rest."""
+    """Zero ``fraction`` of the entries of ``Y`` (without replacement); the rest times ``gain``."""
     n_zero = int(round(fraction * Y.size))
     out = Y * gain
     out.flat[rng.choice(Y.size, size=n_zero, replace=False)] = 0.0

@@ -1,4 +1,4 @@
-"""A textbook two-layer sigmoid network, trained by backprop or feedback alignment (notebooks 01-02).
+"""A textbook two-layer sigmoid network, trained by backprop or feedback alignment (notebooks 1-2).
 
 ``h = sigma(W1 x + b1)`` (n_h,), ``y_hat = sigma(W2 h + b2)`` (10,), loss
 ``L = 1/2 ||y_hat - y||^2`` with one-hot ``y``. Rows of ``X`` are images (pixels / 255), so a
@@ -34,7 +34,7 @@ def one_hot(y: np.ndarray, n: int = 10) -> np.ndarray:
 
 @dataclass
 class MLP:
-    """Weights of a 784-n_h-10 sigmoid network; ``B`` is the fixed feedback of feedback alignment."""
+    """Weights of a 784-n_h-10 sigmoid network; ``B``: the fixed feedback of feedback alignment."""
 
     W1: np.ndarray
     b1: np.ndarray
@@ -44,8 +44,15 @@ class MLP:
     history: list = field(default_factory=list)
 
     @classmethod
-    def create(cls, n_hidden: int = 100, seed: int = 0, n_in: int = 784, n_out: int = 10,
-               feedback_scale: float = 1.0, feedback_sparsity: float = 0.0) -> MLP:
+    def create(
+        cls,
+        n_hidden: int = 100,
+        seed: int = 0,
+        n_in: int = 784,
+        n_out: int = 10,
+        feedback_scale: float = 1.0,
+        feedback_sparsity: float = 0.0,
+    ) -> MLP:
         """Uniform initial weights scaled by 1/sqrt(fan-in); ``B`` has the spread of ``W2``
         times ``feedback_scale``, with a fraction ``feedback_sparsity`` of its entries zeroed."""
         rng = np.random.default_rng(seed)
@@ -118,9 +125,20 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(a @ b / denom, -1.0, 1.0))))
 
 
-def train(net: MLP, X, y, X_test, y_test, epochs: int = 1, lr: float = 0.5, batch_size: int = 32,
-          rule: str = "backprop", seed: int = 0, evals_per_epoch: int = 4,
-          track_angle: bool = False) -> list[dict]:
+def train(
+    net: MLP,
+    X,
+    y,
+    X_test,
+    y_test,
+    epochs: int = 1,
+    lr: float = 0.5,
+    batch_size: int = 32,
+    rule: str = "backprop",
+    seed: int = 0,
+    evals_per_epoch: int = 4,
+    track_angle: bool = False,
+) -> list[dict]:
     """Minibatch training; returns (and appends to ``net.history``) records with the images seen,
     the test error (%) and, if ``track_angle``, the angle between the rule's hidden update and
     backprop's on the last batch. ``X`` may be uint8 (divided by 255 here)."""
@@ -142,6 +160,7 @@ def train(net: MLP, X, y, X_test, y_test, epochs: int = 1, lr: float = 0.5, batc
             net.step(X[idx], Y[idx], lr, rule)
             seen += len(idx)
             if (k + 1) % every == 0:
-                net.history.append({"images": seen, "test_error": net.error(X_test, y_test),
-                                    "angle": angle})
+                net.history.append(
+                    {"images": seen, "test_error": net.error(X_test, y_test), "angle": angle}
+                )
     return net.history

@@ -32,7 +32,13 @@ from segdend_lite.neuron import sigma
 N_INPUT = 784
 #: What ``net.history`` records per epoch (see :func:`segdend_lite.training.fit`).
 HISTORY_KEYS = (
-    "epoch", "images", "seconds", "loss", "train_error", "test_error", "hidden_rate_hz",
+    "epoch",
+    "images",
+    "seconds",
+    "loss",
+    "train_error",
+    "test_error",
+    "hidden_rate_hz",
     "angle_to_bp",
 )
 
@@ -94,7 +100,10 @@ class Network:
     """
 
     def __init__(
-        self, layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0,
+        self,
+        layer_sizes=(500, 10),
+        config: Config | None = None,
+        seed: int | None = 0,
         n_input: int = N_INPUT,
     ):
         self.config = config if config is not None else Config()
@@ -113,7 +122,9 @@ class Network:
         full = (self.n_input,) + sizes
         WT, b = [], []
         for l in range(len(sizes)):
-            W_l, b_l = initialization.feedforward(self.rng, full[l + 1], full[l], cfg.phi_max, cfg.init)
+            W_l, b_l = initialization.feedforward(
+                self.rng, full[l + 1], full[l], cfg.phi_max, cfg.init
+            )
             WT.append(np.ascontiguousarray(W_l.T, dtype=self.dtype))
             b.append(b_l.astype(self.dtype))
         self._WT = WT
@@ -148,13 +159,15 @@ class Network:
 
     def __repr__(self) -> str:
         shape = "-".join(str(n) for n in (self.n_input,) + self.layer_sizes)
-        return f"Network({shape}, mode={self.config.mode}, dtype={self.config.dtype}, seen={self.images_seen})"
+        cfg = self.config
+        return f"Network({shape}, mode={cfg.mode}, dtype={cfg.dtype}, seen={self.images_seen})"
 
     def _P(self, l: int) -> float:
         return self.config.P_L if l == self.n_hidden else self.config.P_h
 
     def tie_feedback(self) -> None:
-        """Symmetric feedback: ``Y^{L-1} = (W^L)^T``; deeper hidden layers ``Y^h = (W^{h+1})^T Y^{h+1}``
+        """Symmetric feedback: ``Y^{L-1} = (W^L)^T``; deeper hidden layers
+        ``Y^h = (W^{h+1})^T Y^{h+1}``
         (broadcast) or ``(W^{h+1})^T`` (layer-wise); plus N(0, symmetric_noise) noise."""
         cfg = self.config
         clean = [None] * self.n_hidden
@@ -163,7 +176,11 @@ class Network:
             deeper = cfg.feedback == "broadcast" and h < self.n_hidden - 1
             clean[h] = Wt @ clean[h + 1] if deeper else Wt.copy()
         for h in range(self.n_hidden):
-            noise = self.rng.normal(0.0, cfg.symmetric_noise, clean[h].shape) if cfg.symmetric_noise else 0.0
+            noise = (
+                self.rng.normal(0.0, cfg.symmetric_noise, clean[h].shape)
+                if cfg.symmetric_noise
+                else 0.0
+            )
             self.Y[h][...] = clean[h] + noise
 
     # ------------------------------------------------------------------ input checks
@@ -283,7 +300,9 @@ class Network:
         Returns the output loss before the update and 1 if the forward phase misclassified."""
         x = np.asarray(x)
         if x.shape != (self.n_input,):
-            raise ValueError(f"train_step takes one image of shape ({self.n_input},); got {x.shape}")
+            raise ValueError(
+                f"train_step takes one image of shape ({self.n_input},); got {x.shape}"
+            )
         X = self._check_images(x[None])
         y = self._check_labels(label, 1)
         self._online_step(X[0], int(y[0]))
@@ -325,7 +344,9 @@ class Network:
             return train_image(self, x, label)
         nz = np.flatnonzero(x)
         p = self._phases(x[nz][None], [label], self._WT[0][nz])
-        self._update([self.config.phi_max * x] + [r_l[0] for r_l in p.r[1:]], [e_l[0] for e_l in p.e])
+        self._update(
+            [self.config.phi_max * x] + [r_l[0] for r_l in p.r[1:]], [e_l[0] for e_l in p.e]
+        )
         d = (p.r_t[0] - p.r_f[0]) / self.config.phi_max
         return float(d @ d) / self.n_out, int(np.argmax(p.C_f[0]) != label)
 
@@ -375,7 +396,9 @@ class Network:
         return [1000.0 * c / (n * ms) for c, n in zip(self._stats["spikes"], self.layer_sizes)]
 
     # ------------------------------------------------------------------ read-out
-    def output_voltage(self, X: np.ndarray, chunk: int = 10000, seed: int | None = None) -> np.ndarray:
+    def output_voltage(
+        self, X: np.ndarray, chunk: int = 10000, seed: int | None = None
+    ) -> np.ndarray:
         """Forward-phase output somatic voltages, shape (N, n_out).
 
         Rate mode: ``C^{L,f} = k_D B^L``. Spiking mode: the mean somatic voltage of a test phase
@@ -400,7 +423,7 @@ class Network:
         return out
 
     def predict(self, X: np.ndarray, seed: int | None = None) -> np.ndarray:
-        """Predicted digits: the output unit with the highest forward somatic voltage, shape (N,)."""
+        """Predicted digits (N,): the output unit with the highest forward somatic voltage."""
         return np.argmax(self.output_voltage(X, seed=seed), axis=1)
 
     def evaluate(self, X: np.ndarray, y, seed: int | None = None) -> float:

@@ -49,7 +49,8 @@ def output_target_voltage(
 
 
 def psp_kernel(t: np.ndarray, tau_s: float = 3.0, tau_L: float = 10.0) -> np.ndarray:
-    """Postsynaptic-potential kernel ``kappa(t) = (exp(-t/tau_L) - exp(-t/tau_s)) / (tau_L - tau_s)``
+    """Postsynaptic-potential kernel
+    ``kappa(t) = (exp(-t/tau_L) - exp(-t/tau_s)) / (tau_L - tau_s)``
     for ``t >= 0`` (0 before), in 1/ms; it integrates to 1 over ``t`` in ms.
 
     A spike train filtered by ``kappa`` (``s(t) = sum_k kappa(t - t_k)``) has a time average that
@@ -103,10 +104,21 @@ def euler_soma_step(V, V_b, V_a, g_L: float, g_B: float, g_A: float, dt: float =
 
 
 def simulate_neuron(
-    g_B: float = 0.6, g_A: float = 0.0, g_L: float = 0.1, basal_hz: float = 20.0,
-    apical_hz: tuple[float, float] = (20.0, 80.0), T: int = 120, t_switch: int = 60,
-    n_basal: int = 100, n_apical: int = 20, w_basal: float = 1.0, w_apical: float = 1.5,
-    b: float = 0.0, settle: int = 30, phi_max: float = 0.2, kernel_taps: int | None = None,
+    g_B: float = 0.6,
+    g_A: float = 0.0,
+    g_L: float = 0.1,
+    basal_hz: float = 20.0,
+    apical_hz: tuple[float, float] = (20.0, 80.0),
+    T: int = 120,
+    t_switch: int = 60,
+    n_basal: int = 100,
+    n_apical: int = 20,
+    w_basal: float = 1.0,
+    w_apical: float = 1.5,
+    b: float = 0.0,
+    settle: int = 30,
+    phi_max: float = 0.2,
+    kernel_taps: int | None = None,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Simulate one three-compartment hidden neuron for ``T`` ms in 1-ms steps.
@@ -146,7 +158,12 @@ def simulate_neuron(
     f_win = slice(min(settle, t_switch - 1), t_switch)
     t_win = slice(min(t_switch + settle, T - 1), T)
     return {
-        "t": np.arange(T, dtype=float), "V_b": V_b, "V_a": V_a, "V": V, "spikes": spikes,
-        "alpha_f": float(sigma(V_a[f_win].mean())), "alpha_t": float(sigma(V_a[t_win].mean())),
+        "t": np.arange(T, dtype=float),
+        "V_b": V_b,
+        "V_a": V_a,
+        "V": V,
+        "spikes": spikes,
+        "alpha_f": float(sigma(V_a[f_win].mean())),
+        "alpha_t": float(sigma(V_a[t_win].mean())),
         "rate_hz": float(1000.0 * spikes.mean()),
     }

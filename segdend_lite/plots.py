@@ -51,7 +51,9 @@ def show_digits(x: np.ndarray, y: np.ndarray, n: int = 10, title: str | None = N
     return fig
 
 
-def plot_learning_curves(histories: dict[str, dict], ax=None, paper: dict[str, float] | None = None):
+def plot_learning_curves(
+    histories: dict[str, dict], ax=None, paper: dict[str, float] | None = None
+):
     """Test error (%) against epoch for each labelled history (see ``training.fit``).
 
     ``paper`` optionally maps labels to the paper's final error, drawn as dashed lines.

@@ -14,8 +14,13 @@ from segdend_lite.neuron import output_target_voltage, sigma
 
 
 def plain_rate_step(
-    W: list[np.ndarray], b: list[np.ndarray], Y: list[np.ndarray], x: np.ndarray, label: int,
-    config: Config, lr: tuple[float, ...],
+    W: list[np.ndarray],
+    b: list[np.ndarray],
+    Y: list[np.ndarray],
+    x: np.ndarray,
+    label: int,
+    config: Config,
+    lr: tuple[float, ...],
 ) -> None:
     """Update ``W`` (n_l, n_{l-1}) and ``b`` (n_l,) in place from one image ``x`` (784,)."""
     cfg = config

@@ -70,7 +70,8 @@ class PSP:
     """Filtered spike trains ``s_j(t) = sum_k kappa(k) S_j(t - k + 1)`` of one population (n,).
 
     ``kernel="full"``: every lag, computed with two exponential traces
-    ``a_X(t) = d_X (S(t) + a_X(t-1))``, ``d_X = exp(-1 ms/tau_X)``, ``s = (a_L - a_s)/(tau_L - tau_s)``.
+    ``a_X(t) = d_X (S(t) + a_X(t-1))``, ``d_X = exp(-1 ms/tau_X)``,
+    ``s = (a_L - a_s)/(tau_L - tau_s)``.
     ``kernel="truncated"``: the first ``taps`` lags only (the authors' code: 10, summing to 0.51).
     The state (traces or the last spikes) carries over from phase to phase.
     """
@@ -92,7 +93,10 @@ class PSP:
             self.hist = np.zeros((len(self.taps) - 1, self.n), self.dtype)  # S(t-1), S(t-2), ...
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"s": self.s, **({"a_L": self.a_L, "a_s": self.a_s} if self.full else {"hist": self.hist})}
+        return {
+            "s": self.s,
+            **({"a_L": self.a_L, "a_s": self.a_s} if self.full else {"hist": self.hist}),
+        }
 
     # ---- one step (step engine)
     def step(self, S: np.ndarray) -> np.ndarray:
@@ -160,14 +164,14 @@ class PSP:
         """``s(t) @ WT`` for all t (T, n_post) and the window mean ``omega @ s`` (n,), when new
         spikes ``S`` (T, len(cols)) come only from the units ``cols``. Advances the state.
 
-        Linearity: ``s = K S + C x`` so ``s WT = K (S WT[cols]) + C (x WT)``, never forming
+        Linearity: ``s = K S + C x`` so ``s WT = (K S) WT[cols] + C (x WT)``, never forming
         ``s`` for all n units over T steps.
         """
         T = len(S)
         K, C, X = self._K(T), self._carry_weights(T), self._state_rows()
         live = np.flatnonzero(np.any(X != 0, axis=0))
         carried = X[:, live] @ WT[live] if 4 * len(live) < self.n else X @ WT
-        drive = K @ (S @ WT[cols]) + C @ carried
+        drive = (K @ S) @ WT[cols] + C @ carried  # (K S) first: S has fewer columns than WT
         mean = (omega @ C) @ X
         mean[cols] += (omega @ K) @ S
         self._advance(S, cols)
@@ -290,8 +294,17 @@ def _teaching(net, label):
 # ------------------------------------------------------------------------------ the step engine
 
 
-def phase_step(net, st: SpikingState, x: np.ndarray, cols: np.ndarray, T: int, label, draws: Draws,
-               test: bool = False, record: dict | None = None) -> PhaseResult:
+def phase_step(
+    net,
+    st: SpikingState,
+    x: np.ndarray,
+    cols: np.ndarray,
+    T: int,
+    label,
+    draws: Draws,
+    test: bool = False,
+    record: dict | None = None,
+) -> PhaseResult:
     """Simulate one phase step by step. ``x`` (784,) pixels / 255; ``label`` None in the forward
     phase, the digit in the target phase. ``record``: {layer index: neuron indices} to trace."""
     cfg = net.config
@@ -343,8 +356,10 @@ def phase_step(net, st: SpikingState, x: np.ndarray, cols: np.ndarray, T: int, l
     V_mean = keep_V[start:].mean(axis=0)
     return PhaseResult(
         V_h=[V_mean[offsets[h] : offsets[h + 1]] for h in range(L)],
-        V_a=[_plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
-             for h in range(L)],
+        V_a=[
+            _plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
+            for h in range(L)
+        ],
         s_pre=[s[start:].mean(axis=0) for s in keep_s],
         V_out=V_mean[offsets[L] :],
         r_out=keep_r[start:].mean(axis=0),
@@ -361,8 +376,16 @@ def phase_step(net, st: SpikingState, x: np.ndarray, cols: np.ndarray, T: int, l
 CHUNK = 64
 
 
-def phase_fast(net, st: SpikingState, x: np.ndarray, cols: np.ndarray, T: int, label,
-               draws: Draws, test: bool = False) -> PhaseResult:
+def phase_fast(
+    net,
+    st: SpikingState,
+    x: np.ndarray,
+    cols: np.ndarray,
+    T: int,
+    label,
+    draws: Draws,
+    test: bool = False,
+) -> PhaseResult:
     """Simulate one phase with whole-phase matrix operations (see the module docstring)."""
     cfg = net.config
     phi, L, dtype = cfg.phi_max, net.n_hidden, net.dtype
@@ -373,13 +396,17 @@ def phase_fast(net, st: SpikingState, x: np.ndarray, cols: np.ndarray, T: int, l
     chunks = [slice(t0, min(T, t0 + CHUNK)) for t0 in range(0, T, CHUNK)]
 
     def input_drive(sl):
-        S_in = poisson_spikes(np.broadcast_to(lam_in, (sl.stop - sl.start, len(cols))), draws.U[0][sl])
+        S_in = poisson_spikes(
+            np.broadcast_to(lam_in, (sl.stop - sl.start, len(cols))), draws.U[0][sl]
+        )
         return st.psp[0].drive_block(S_in, cols, WT[0], omega[sl])
 
     if cfg.g_A != 0.0:
         parts = [input_drive(sl) for sl in chunks]
         drive0 = np.concatenate([d for d, _ in parts])
-        return _phase_fast_coupled(net, st, drive0, sum(m for _, m in parts), T, label, draws, start)
+        return _phase_fast_coupled(
+            net, st, drive0, sum(m for _, m in parts), T, label, draws, start
+        )
     a_out, c_out = _teaching(net, label)
     s_pre = [0.0] * (L + 1)
     V_h = [0.0] * L
@@ -394,6 +421,7 @@ def phase_fast(net, st: SpikingState, x: np.ndarray, cols: np.ndarray, T: int, l
         s_pre[0] = s_pre[0] + mean0
         sources = {}
         drive = drive0 + b[0]
+        S = None  # spikes of the layer below, set by the previous pass of the loop
         for l in range(L + 1):
             if l:
                 s = st.psp[l].block(S)  # PSPs of the layer below, all steps of the chunk
@@ -461,8 +489,10 @@ def _phase_fast_coupled(net, st, drive0, s_in_mean, T, label, draws, start) -> P
     n = T - start
     return PhaseResult(
         V_h=[v / n for v in sums_V[:L]],
-        V_a=[_plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
-             for h in range(L)],
+        V_a=[
+            _plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
+            for h in range(L)
+        ],
         s_pre=[s_in_mean] + [s / n for s in sums_s],
         V_out=sums_V[L] / n,
         r_out=sum_r / n,
@@ -526,8 +556,9 @@ def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> n
             cols = np.flatnonzero(x)
             net.spiking = SpikingState.zeros(net)
             T = net.config.test_length
-            r = run_phase(net, x, cols, T, None, Draws.draw(net, rng, T, len(cols)), test=True,
-                          engine=engine)
+            r = run_phase(
+                net, x, cols, T, None, Draws.draw(net, rng, T, len(cols)), test=True, engine=engine
+            )
             out[i] = r.V_out
     finally:
         net.spiking = saved

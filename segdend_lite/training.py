@@ -72,8 +72,9 @@ def fit(
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     with np.errstate(over="ignore"):  # exp overflow in sigma(-large) correctly gives 0
-        return _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint,
-                    on_epoch)
+        return _fit(
+            net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch
+        )
 
 
 def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch):
@@ -81,16 +82,27 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
 
     history = net.history
     if X_test is not None and not history["epoch"]:
-        _record(history, epoch=0, images=net.images_seen, seconds=0.0,
-                test_error=net.evaluate(X_test, y_test))
+        _record(
+            history,
+            epoch=0,
+            images=net.images_seen,
+            seconds=0.0,
+            test_error=net.evaluate(X_test, y_test),
+        )
     start = len([e for e in history["epoch"] if e > 0])
     for epoch in range(start + 1, start + epochs + 1):
         net.reset_stats()
         order = net.rng.permutation(len(X)) if shuffle else np.arange(len(X))
         loss = wrong = 0.0
         t0 = time.perf_counter()
-        bar = tqdm(total=len(X), desc=f"epoch {epoch}", unit="img", disable=not progress,
-                   leave=True, mininterval=0.5)
+        bar = tqdm(
+            total=len(X),
+            desc=f"epoch {epoch}",
+            unit="img",
+            disable=not progress,
+            leave=True,
+            mininterval=0.5,
+        )
         for i in range(0, len(X), _BLOCK):
             idx = order[i : i + _BLOCK]
             Xb = net._check_images(X[idx])
@@ -114,10 +126,17 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
                 f"epoch {epoch}: the weights became NaN or infinite; lower the learning rates"
             )
         test_error = net.evaluate(X_test, y_test) if X_test is not None else None
-        _record(history, epoch=epoch, images=net.images_seen, seconds=seconds,
-                loss=loss / len(X), train_error=100.0 * wrong / len(X), test_error=test_error,
-                hidden_rate_hz=rates[0] if net.n_hidden and np.isfinite(rates[0]) else None,
-                angle_to_bp=float(np.mean(angles)) if angles else None)
+        _record(
+            history,
+            epoch=epoch,
+            images=net.images_seen,
+            seconds=seconds,
+            loss=loss / len(X),
+            train_error=100.0 * wrong / len(X),
+            test_error=test_error,
+            hidden_rate_hz=rates[0] if net.n_hidden and np.isfinite(rates[0]) else None,
+            angle_to_bp=float(np.mean(angles)) if angles else None,
+        )
         post = {"train err %": f"{100.0 * wrong / len(X):.2f}"}
         if test_error is not None:
             post["test err %"] = f"{test_error:.2f}"

@@ -26,8 +26,15 @@ def _interactive(draw, **controls):
 # ------------------------------------------------------------------------------ notebook 01
 
 
-def learning_curve_data(data, n_hidden: int = 100, lr: float = 2.0, epochs: int = 1,
-                        rule: str = "backprop", n_train: int | None = None, seed: int = 0) -> list[dict]:
+def learning_curve_data(
+    data,
+    n_hidden: int = 100,
+    lr: float = 2.0,
+    epochs: int = 1,
+    rule: str = "backprop",
+    n_train: int | None = None,
+    seed: int = 0,
+) -> list[dict]:
     """Train a fresh 784-n_hidden-10 sigmoid network and return its history (images seen,
     test error %). ``n_train`` limits the training images (None = all)."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
@@ -40,8 +47,13 @@ def learning_curves_figure(curves: dict[str, list[dict]], ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     for label, hist in curves.items():
-        ax.plot([h["images"] for h in hist], [h["test_error"] for h in hist], marker="o", ms=3,
-                label=label)
+        ax.plot(
+            [h["images"] for h in hist],
+            [h["test_error"] for h in hist],
+            marker="o",
+            ms=3,
+            label=label,
+        )
     ax.set_xlabel("training images seen")
     ax.set_ylabel("test error (%)")
     ax.legend(frameon=False)
@@ -60,27 +72,52 @@ def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1):
     return _interactive(
         draw,
         n_hidden=w.IntSlider(100, 10, 300, 10, description="hidden units", continuous_update=False),
-        lr=w.FloatLogSlider(2.0, base=10, min=-1.5, max=1, step=0.25, description="learning rate",
-                            continuous_update=False),
+        lr=w.FloatLogSlider(
+            2.0,
+            base=10,
+            min=-1.5,
+            max=1,
+            step=0.25,
+            description="learning rate",
+            continuous_update=False,
+        ),
     )
 
 
 # ------------------------------------------------------------------------------ notebook 02
 
 
-def feedback_alignment_data(data, feedback_scale: float = 1.0, sparsity: float = 0.0,
-                            n_hidden: int = 100, lr: float = 2.0, epochs: int = 1,
-                            n_train: int | None = None, seed: int = 0) -> dict[str, list[dict]]:
+def feedback_alignment_data(
+    data,
+    feedback_scale: float = 1.0,
+    sparsity: float = 0.0,
+    n_hidden: int = 100,
+    lr: float = 2.0,
+    epochs: int = 1,
+    n_train: int | None = None,
+    seed: int = 0,
+) -> dict[str, list[dict]]:
     """Train the same network (same initial weights) by backprop and by feedback alignment
     with feedback ``B`` of the given scale and sparsity; the FA history holds the angle (deg)
     between the FA and backprop hidden updates."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     out = {}
     for rule in ("backprop", "fa"):
-        net = MLP.create(n_hidden, seed=seed, feedback_scale=feedback_scale,
-                         feedback_sparsity=sparsity)
-        out[rule] = train(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, rule=rule,
-                          seed=seed, track_angle=rule == "fa")
+        net = MLP.create(
+            n_hidden, seed=seed, feedback_scale=feedback_scale, feedback_sparsity=sparsity
+        )
+        out[rule] = train(
+            net,
+            X,
+            y,
+            data.x_test,
+            data.y_test,
+            epochs=epochs,
+            lr=lr,
+            rule=rule,
+            seed=seed,
+            track_angle=rule == "fa",
+        )
     return out
 
 
@@ -89,8 +126,13 @@ def feedback_alignment_figure(curves: dict[str, list[dict]]):
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
     learning_curves_figure({"backprop": curves["backprop"], "feedback alignment": curves["fa"]}, a)
     fa = curves["fa"]
-    b.plot([h["images"] for h in fa], [h["angle"] for h in fa], color=PALETTE["vermillion"],
-           marker="o", ms=3)
+    b.plot(
+        [h["images"] for h in fa],
+        [h["angle"] for h in fa],
+        color=PALETTE["vermillion"],
+        marker="o",
+        ms=3,
+    )
     b.axhline(90, ls="--", lw=1, color="grey")
     b.set_xlabel("training images seen")
     b.set_ylabel("angle FA vs backprop (deg)")
@@ -104,16 +146,19 @@ def feedback_alignment_widget(data, n_train: int | None = None, epochs: int = 1)
     import ipywidgets as w
 
     def draw(scale, sparsity):
-        feedback_alignment_figure(feedback_alignment_data(data, scale, sparsity, epochs=epochs,
-                                                          n_train=n_train))
+        feedback_alignment_figure(
+            feedback_alignment_data(data, scale, sparsity, epochs=epochs, n_train=n_train)
+        )
         plt.show()
 
     return _interactive(
         draw,
-        scale=w.FloatLogSlider(1.0, base=10, min=-1, max=1, step=0.25, description="B scale",
-                               continuous_update=False),
-        sparsity=w.FloatSlider(0.0, min=0.0, max=0.95, step=0.05, description="B sparsity",
-                               continuous_update=False),
+        scale=w.FloatLogSlider(
+            1.0, base=10, min=-1, max=1, step=0.25, description="B scale", continuous_update=False
+        ),
+        sparsity=w.FloatSlider(
+            0.0, min=0.0, max=0.95, step=0.05, description="B sparsity", continuous_update=False
+        ),
     )
 
 
@@ -131,8 +176,11 @@ def neuron_figure(trace: dict[str, np.ndarray], t_switch: int | None = None):
             ax.axvline(t_switch, ls="--", lw=1, color="grey")
     a.set_ylabel("voltage (arb. units)")
     a.legend(frameon=False, ncol=3, loc="upper left")
-    a.set_title(f"alpha_f = {trace['alpha_f']:.2f}, alpha_t = {trace['alpha_t']:.2f}, "
-                f"soma rate {trace['rate_hz']:.0f} Hz", fontsize=9)
+    a.set_title(
+        f"alpha_f = {trace['alpha_f']:.2f}, alpha_t = {trace['alpha_t']:.2f}, "
+        f"soma rate {trace['rate_hz']:.0f} Hz",
+        fontsize=9,
+    )
     t_sp = np.repeat(trace["t"], trace["spikes"].astype(int))
     b.vlines(t_sp, 0, 1, color=PALETTE["black"])
     b.set_yticks([])
@@ -147,8 +195,14 @@ def neuron_simulator_widget(seed: int = 0):
     import ipywidgets as w
 
     def draw(g_B, g_A, basal_hz, apical_f_hz, apical_t_hz, t_switch):
-        trace = simulate_neuron(g_B=g_B, g_A=g_A, basal_hz=basal_hz,
-                                apical_hz=(apical_f_hz, apical_t_hz), t_switch=t_switch, seed=seed)
+        trace = simulate_neuron(
+            g_B=g_B,
+            g_A=g_A,
+            basal_hz=basal_hz,
+            apical_hz=(apical_f_hz, apical_t_hz),
+            t_switch=t_switch,
+            seed=seed,
+        )
         neuron_figure(trace, t_switch)
         plt.show()
 
@@ -193,8 +247,16 @@ def phase_explorer_data(net, x: np.ndarray, label: int, neuron: int, seed: int =
     T = work.config.phase_length
     res = {}
     for phase, lab in (("f", None), ("t", label)):
-        r = run_phase(work, x, cols, T, lab, Draws.draw(work, work.rng, T, len(cols)),
-                      engine="step", record={0: [neuron]})
+        r = run_phase(
+            work,
+            x,
+            cols,
+            T,
+            lab,
+            Draws.draw(work, work.rng, T, len(cols)),
+            engine="step",
+            record={0: [neuron]},
+        )
         res[f"V_a_{phase}"] = r.trace[0]["V_a"][:, 0]
         res[f"alpha_{phase}"] = float(sigma(r.V_a[0][neuron]))
         res[f"output_rates_{phase}"] = 1000.0 * r.r_out
@@ -238,6 +300,7 @@ def phase_explorer_widget(net, X: np.ndarray, y: np.ndarray):
     return _interactive(
         draw,
         image=w.IntSlider(0, 0, len(X) - 1, 1, description="image", continuous_update=False),
-        neuron=w.IntSlider(0, 0, net.layer_sizes[0] - 1, 1, description="hidden neuron",
-                           continuous_update=False),
+        neuron=w.IntSlider(
+            0, 0, net.layer_sizes[0] - 1, 1, description="hidden neuron", continuous_update=False
+        ),
     )

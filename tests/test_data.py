@@ -137,7 +137,9 @@ def test_mirrors_in_turn(mirror_server):
 
 
 def test_download_then_cache(tmp_path, mirror_server, monkeypatch):
-    monkeypatch.setenv("SEGDEND_MNIST_MIRRORS", f"{mirror_server['missing']},{mirror_server['good']}")
+    monkeypatch.setenv(
+        "SEGDEND_MNIST_MIRRORS", f"{mirror_server['missing']},{mirror_server['good']}"
+    )
     data = D.load_mnist("download", cache_dir=tmp_path, verbose=False)
     assert data.source.startswith("download")
     assert D.load_mnist("cache", cache_dir=tmp_path, verbose=False).source.startswith("cache")
@@ -145,8 +147,9 @@ def test_download_then_cache(tmp_path, mirror_server, monkeypatch):
 
 def test_nothing_works_gives_clear_error(tmp_path, mirror_server):
     with pytest.raises(D.DataUnavailableError) as err:
-        D.load_mnist("download", cache_dir=tmp_path, mirrors=[mirror_server["missing"]],
-                     verbose=False)
+        D.load_mnist(
+            "download", cache_dir=tmp_path, mirrors=[mirror_server["missing"]], verbose=False
+        )
     msg = str(err.value)
     assert "missing/train-images-idx3-ubyte.gz" in msg
     assert str(tmp_path / "mnist") in msg and "by hand" in msg and "load_mnist('small')" in msg
@@ -219,7 +222,9 @@ def test_small_subset_hashes_and_shape(mnist_small):
 
 
 def test_small_subset_is_rebuilt_by_the_script(mnist_full, mnist_small):
-    spec = importlib.util.spec_from_file_location("make_small", ROOT / "scripts/make_small_mnist.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_small", ROOT / "scripts/make_small_mnist.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     idx = mod.stratified_first(mnist_full.y_train, 500)

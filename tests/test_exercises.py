@@ -73,7 +73,7 @@ def test_progress_is_remembered(tmp_path):
 
 
 def test_marker_transform():
-    src = "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    src = 'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n'
     student = ex._transform(src, student=True)
     assert student == f'def f(x):\n    """Doc."""\n    {ex.STUB}\n'
     assert ex._transform(src, student=False) == 'def f(x):\n    """Doc."""\n    return x\n'

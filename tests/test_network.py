@@ -45,7 +45,9 @@ def test_target_phase_fixed_point(t):
     V = 0.0
     for _ in range(500):  # Euler factor -0.7: oscillates while it converges
         V += -cfg.g_L * V + cfg.g_D * (B - V) + t * (cfg.E_E - V) + (1 - t) * (cfg.E_I - V)
-    fixed = neuron.output_target_voltage(np.array(B), np.array(t), cfg.g_L, cfg.g_D, cfg.E_E, cfg.E_I)
+    fixed = neuron.output_target_voltage(
+        np.array(B), np.array(t), cfg.g_L, cfg.g_D, cfg.E_E, cfg.E_I
+    )
     assert V == pytest.approx(float(fixed), rel=1e-9)
     assert float(fixed) == pytest.approx(0.353 * B + (4.71 if t else -4.71), abs=0.01)
 
@@ -112,8 +114,9 @@ def test_minibatch_is_mean_of_per_image_updates(mnist_small):
         deltas.append([w - s for w, s in zip(net.W, start)])
     ref.train_batch(X, y)
     for l in range(2):
-        np.testing.assert_allclose(ref.W[l] - start[l], np.mean([d[l] for d in deltas], axis=0),
-                                   atol=1e-14)
+        np.testing.assert_allclose(
+            ref.W[l] - start[l], np.mean([d[l] for d in deltas], axis=0), atol=1e-14
+        )
 
 
 # ---------------------------------------------------------------- baselines and equivalences
@@ -193,8 +196,14 @@ def test_online_training_on_bundled_subset_learns(mnist_small):
     """Band from measurements (seed 0, 2 epochs of the 5,000 images: 15.1 %). A flipped sign or
     a broken update lands far outside it."""
     net = Network((500, 10), seed=0)
-    h = net.fit(mnist_small.x_train, mnist_small.y_train, epochs=2, progress=False,
-                X_test=mnist_small.x_test, y_test=mnist_small.y_test)
+    h = net.fit(
+        mnist_small.x_train,
+        mnist_small.y_train,
+        epochs=2,
+        progress=False,
+        X_test=mnist_small.x_test,
+        y_test=mnist_small.y_test,
+    )
     assert h["test_error"][0] > 80
     assert 11.0 < h["test_error"][-1] < 19.0
     assert h["loss"][2] < h["loss"][1]

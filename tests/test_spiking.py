@@ -26,7 +26,9 @@ def test_psp_filter_traces_equal_convolution():
     S = rng.poisson(0.3, size=(120, 4)).astype(float)
     for kernel, taps in (("full", 120), ("truncated", 10)):
         k = neuron.psp_taps(taps)
-        direct = np.array([sum(k[j] * S[t - j] for j in range(min(t + 1, len(k)))) for t in range(120)])
+        direct = np.array(
+            [sum(k[j] * S[t - j] for j in range(min(t + 1, len(k)))) for t in range(120)]
+        )
         stepper = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
         stepped = np.array([stepper.step(S[t]) for t in range(120)])
         blocker = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
@@ -43,7 +45,9 @@ def test_poisson_counts_match_rates():
         S = neuron.poisson_spikes(np.full(n, lam), rng.random(n))
         se = np.sqrt(lam / n)
         assert abs(S.mean() - lam) < 5 * se, lam
-        assert abs(np.mean(S == 0) - np.exp(-lam)) < 5 * np.sqrt(np.exp(-lam) * (1 - np.exp(-lam)) / n)
+        assert abs(np.mean(S == 0) - np.exp(-lam)) < 5 * np.sqrt(
+            np.exp(-lam) * (1 - np.exp(-lam)) / n
+        )
         assert abs(S.var() - lam) < 0.05 * lam + 10 * se
 
 
@@ -84,8 +88,9 @@ def test_step_and_fast_engines_agree(mnist_small, options, sizes):
         np.testing.assert_allclose(a, b, atol=1e-10)
     np.testing.assert_array_equal(step._stats["spikes"], fast._stats["spikes"])
     X = mnist_small.x_test[:3]
-    np.testing.assert_allclose(step.output_voltage(X, seed=5), fast.output_voltage(X, seed=5),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        step.output_voltage(X, seed=5), fast.output_voltage(X, seed=5), atol=1e-10
+    )
 
 
 def test_step_engine_records_traces(mnist_small):
@@ -94,8 +99,16 @@ def test_step_engine_records_traces(mnist_small):
     net = Network((30, 10), Config(engine="step", **F64), seed=0)
     x = mnist_small.x_train[0] / 255.0
     cols = np.flatnonzero(x)
-    r = run_phase(net, x, cols, 50, 3, Draws.draw(net, net.rng, 50, len(cols)), engine="step",
-                  record={0: [0, 1], 1: [3]})
+    r = run_phase(
+        net,
+        x,
+        cols,
+        50,
+        3,
+        Draws.draw(net, net.rng, 50, len(cols)),
+        engine="step",
+        record={0: [0, 1], 1: [3]},
+    )
     assert r.trace[0]["V_a"].shape == (50, 2) and r.trace[0]["S"].shape == (50, 2)
     assert r.trace[1]["V"].shape == (50, 1)
     assert r.trace[1]["V"][-1, 0] > 2.0  # the taught unit is pushed up in the target phase

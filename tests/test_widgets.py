@@ -45,7 +45,9 @@ def test_phase_explorer_data_leaves_the_network_alone(mnist_small):
     net.fit(mnist_small.x_train[:200], mnist_small.y_train[:200], progress=False)
     before = [w.copy() for w in net.W]
     state = net.rng.bit_generator.state
-    d = widgets.phase_explorer_data(net, mnist_small.x_test[0] / 255.0, int(mnist_small.y_test[0]), 5)
+    d = widgets.phase_explorer_data(
+        net, mnist_small.x_test[0] / 255.0, int(mnist_small.y_test[0]), 5
+    )
     assert all(np.array_equal(a, b) for a, b in zip(before, net.W))
     assert net.rng.bit_generator.state == state
     assert d["V_a_f"].shape == (50,) and d["sign"] == np.sign(d["alpha_t"] - d["alpha_f"])
