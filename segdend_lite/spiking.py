@@ -161,8 +161,9 @@ class PSP:
         return s
 
     def drive_block(self, S: np.ndarray, cols: np.ndarray, WT: np.ndarray, omega: np.ndarray):
-        """``s(t) @ WT`` for all t (T, n_post) and the window mean ``omega @ s`` (n,), when new
-        spikes ``S`` (T, len(cols)) come only from the units ``cols``. Advances the state.
+        """``s(t) @ WT`` for all t (T, n_post) and the window mean ``omega @ s`` (n,) (or (k, n)
+        for k windows ``omega`` (k, T)), when new spikes ``S`` (T, len(cols)) come only from the
+        units ``cols``. Advances the state.
 
         Linearity: ``s = K S + C x`` so ``s WT = (K S) WT[cols] + C (x WT)``, never forming
         ``s`` for all n units over T steps.
@@ -171,9 +172,10 @@ class PSP:
         K, C, X = self._K(T), self._carry_weights(T), self._state_rows()
         live = np.flatnonzero(np.any(X != 0, axis=0))
         carried = X[:, live] @ WT[live] if 4 * len(live) < self.n else X @ WT
-        drive = (K @ S) @ WT[cols] + C @ carried  # (K S) first: S has fewer columns than WT
-        mean = (omega @ C) @ X
-        mean[cols] += (omega @ K) @ S
+        KS = K @ S
+        drive = KS @ WT[cols] + C @ carried  # (K S) first: S has fewer columns than WT
+        mean = (omega @ C) @ X  # omega (T,) or several windows (k, T)
+        mean[..., cols] += omega @ KS
         self._advance(S, cols)
         return drive, mean
 
@@ -385,8 +387,12 @@ def phase_fast(
     label,
     draws: Draws,
     test: bool = False,
+    input_drive: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PhaseResult:
-    """Simulate one phase with whole-phase matrix operations (see the module docstring)."""
+    """Simulate one phase with whole-phase matrix operations (see the module docstring).
+
+    ``input_drive``: the first layer's input drive (T, n_0) and the window mean of the input
+    PSPs (784,), if already computed (:func:`train_image` does both phases at once)."""
     cfg = net.config
     phi, L, dtype = cfg.phi_max, net.n_hidden, net.dtype
     WT, b, Y = net._WT, net.b, net.Y
@@ -395,14 +401,16 @@ def phase_fast(
     lam_in = (phi * DT * x[cols]).astype(dtype)
     chunks = [slice(t0, min(T, t0 + CHUNK)) for t0 in range(0, T, CHUNK)]
 
-    def input_drive(sl):
+    def chunk_input(sl):
+        if input_drive is not None:
+            return input_drive[0][sl], (input_drive[1] if sl.start == 0 else 0.0)
         S_in = poisson_spikes(
             np.broadcast_to(lam_in, (sl.stop - sl.start, len(cols))), draws.U[0][sl]
         )
         return st.psp[0].drive_block(S_in, cols, WT[0], omega[sl])
 
     if cfg.g_A != 0.0:
-        parts = [input_drive(sl) for sl in chunks]
+        parts = [chunk_input(sl) for sl in chunks]
         drive0 = np.concatenate([d for d, _ in parts])
         return _phase_fast_coupled(
             net, st, drive0, sum(m for _, m in parts), T, label, draws, start
@@ -417,7 +425,7 @@ def phase_fast(
     for sl in chunks:
         w = omega[sl]
         prev_s = [p.s.copy() for p in st.psp]  # s(t-1) at the chunk start, for apical inputs
-        drive0, mean0 = input_drive(sl)
+        drive0, mean0 = chunk_input(sl)
         s_pre[0] = s_pre[0] + mean0
         sources = {}
         drive = drive0 + b[0]
@@ -520,6 +528,21 @@ def run_phase(net, x, cols, T, label, draws, test=False, engine=None, record=Non
     return phase_fast(net, net.spiking, x, cols, T, label, draws, test)
 
 
+def _image_input_drive(net, x, cols, draws_f: Draws, draws_t: Draws):
+    """The input drive of both phases of a training image at once: input spikes do not depend
+    on the network, and the weights only change after the target phase."""
+    cfg, dtype = net.config, net.dtype
+    T_f, T_t = len(draws_f.U[0]), len(draws_t.U[0])
+    lam = (cfg.phi_max * DT * x[cols]).astype(dtype)
+    U = np.concatenate([draws_f.U[0], draws_t.U[0]])
+    S = poisson_spikes(np.broadcast_to(lam, U.shape), U)
+    omega = np.zeros((2, T_f + T_t), dtype)
+    omega[0, :T_f] = _window_weights(T_f, window(cfg, T_f)[0], dtype)
+    omega[1, T_f:] = _window_weights(T_t, window(cfg, T_t)[0], dtype)
+    drive, means = net.spiking.psp[0].drive_block(S, cols, net._WT[0], omega)
+    return (drive[:T_f], means[0]), (drive[T_f:], means[1])
+
+
 def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tuple[float, int]:
     """Forward phase, target phase and one weight update for one image ``x`` (784,), pixels/255.
 
@@ -528,8 +551,15 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     phi = cfg.phi_max
     cols = np.flatnonzero(x)
     T_f, T_t = phase_lengths(net)
-    f = run_phase(net, x, cols, T_f, None, Draws.draw(net, net.rng, T_f, len(cols)), engine=engine)
-    t = run_phase(net, x, cols, T_t, label, Draws.draw(net, net.rng, T_t, len(cols)), engine=engine)
+    draws_f = Draws.draw(net, net.rng, T_f, len(cols))
+    draws_t = Draws.draw(net, net.rng, T_t, len(cols))
+    if (engine or cfg.engine) == "fast" and T_f + T_t <= 2 * CHUNK:
+        drive_f, drive_t = _image_input_drive(net, x, cols, draws_f, draws_t)
+        f = phase_fast(net, net.spiking, x, cols, T_f, None, draws_f, input_drive=drive_f)
+        t = phase_fast(net, net.spiking, x, cols, T_t, label, draws_t, input_drive=drive_t)
+    else:
+        f = run_phase(net, x, cols, T_f, None, draws_f, engine=engine)
+        t = run_phase(net, x, cols, T_t, label, draws_t, engine=engine)
     s_f = sigma(f.V_out)
     e_L = -cfg.k_D * phi * (t.r_out - phi * s_f) * s_f * (1.0 - s_f)
     alpha_f = [sigma(v) for v in f.V_a]
