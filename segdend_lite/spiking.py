@@ -219,16 +219,18 @@ class Draws:
     delta: list[np.ndarray] | None = None  # per hidden neuron, steps before the phase end
 
     @classmethod
-    def draw(cls, net, rng: np.random.Generator, T: int, n_cols: int, batch: tuple = ()):
+    def draw(cls, net, rng: np.random.Generator, T: int, n_cols: int) -> Draws:
+        """Draw, in this order: plateau offsets (if random plateau times), then uniforms for
+        the input pixels ``n_cols``, each hidden layer and the output, for ``T`` steps."""
         cfg = net.config
         delta = None
         if cfg.random_plateau_times and net.n_hidden:
             delta = [
-                np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, batch + (n,))).astype(int), 5)
+                np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, n)).astype(int), 5)
                 for n in net.layer_sizes[:-1]
             ]
         sizes = (n_cols,) + net.layer_sizes
-        return cls([rng.random(batch + (T, n), dtype=net.dtype) for n in sizes], delta)
+        return cls([rng.random((T, n), dtype=net.dtype) for n in sizes], delta)
 
 
 @dataclass
@@ -277,7 +279,8 @@ def _plateau_means(V_a: np.ndarray, start: int, delta: np.ndarray | None) -> np.
 
 
 def _apical_source(net, h: int) -> int:
-    """Index (into the state's populations) of the population feeding layer h's apical dendrites."""
+    """The layer (output = ``n_hidden``) whose spikes reach hidden layer h's apical dendrites;
+    its population index in the state (input = 0) is one more."""
     return net.n_hidden if net.config.feedback == "broadcast" else h + 1
 
 
