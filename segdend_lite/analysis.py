@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.network import Network
-from segdend_lite.neuron import sigma_prime
+from segdend_lite.neuron import sigma, sigma_prime
 
 
 def angle_to_backprop(net: Network, X: np.ndarray, labels, layer: int = 0) -> np.ndarray:
@@ -42,7 +42,7 @@ def jacobians(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cfg = net.config
     h = net.n_hidden - 1
     C_f = net.output_voltage(X).astype(np.float64)
-    r_f = cfg.phi_max * (1.0 / (1.0 + np.exp(-C_f)))
+    r_f = cfg.phi_max * sigma(C_f)
     W_L = np.asarray(net.W[-1], dtype=np.float64)
     Y = np.asarray(net.Y[h], dtype=np.float64)
     if Y.shape[1] != net.n_out:

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from segdend_lite import mlp
+from segdend_lite import mlp, neuron
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.neuron import sigma
 
@@ -167,17 +167,12 @@ def hint(name: str, level: int = 1) -> str:
 # Notebook 01: credit assignment and backprop
 
 
-def _sigmoid_prime(a):
-    s = sigma(a)
-    return s * (1.0 - s)
-
-
 _register(
     Exercise(
         "sigmoid_prime",
         "01",
         "the derivative of the logistic function",
-        _sigmoid_prime,
+        neuron.sigma_prime,
         lambda rng: [(np.array([0.0]),), (rng.normal(0, 3, 7),), (np.array([-40.0, 40.0]),)],
         [
             (
@@ -199,8 +194,9 @@ _register(
 )
 
 
-def _hidden_delta(delta2, W2, h):
-    return (delta2 @ W2) * h * (1.0 - h)
+def _hidden_delta(delta2, M, h):
+    """``(delta2 @ M) * h (1 - h)``: backprop with M = W2, feedback alignment with M = B."""
+    return (delta2 @ M) * h * (1.0 - h)
 
 
 def _delta_cases(rng):
@@ -285,16 +281,12 @@ _register(
 # Notebook 02: weight transport and feedback alignment
 
 
-def _fa_hidden_delta(delta2, B, h):
-    return (delta2 @ B) * h * (1.0 - h)
-
-
 _register(
     Exercise(
         "fa_hidden_delta",
         "02",
         "the feedback-alignment hidden error",
-        _fa_hidden_delta,
+        _hidden_delta,  # the same computation, with B in place of W2
         _delta_cases,
         [
             (lambda d, B, h: d @ B, "You forgot the hidden sigmoid's slope, h * (1 - h)."),
@@ -348,16 +340,12 @@ _register(
 # Notebook 03: the pyramidal neuron
 
 
-def _euler(V, V_b, V_a, g_L, g_B, g_A, dt):
-    return V + dt * (-g_L * V + g_B * (V_b - V) + g_A * (V_a - V))
-
-
 _register(
     Exercise(
         "euler_soma_step",
         "03",
         "one Euler step of the hidden soma",
-        _euler,
+        neuron.euler_soma_step,
         lambda rng: [
             (0.0, 2.0, 1.0, 0.1, 0.6, 0.0, 1.0),
             (rng.normal(0, 1, 5), rng.normal(0, 2, 5), rng.normal(0, 2, 5), 0.1, 0.6, 0.05, 1.0),
@@ -394,7 +382,7 @@ _register(
         "steady_state_k_B",
         "03",
         "the soma's steady-state gain k_B",
-        lambda g_L, g_B, g_A: g_B / (g_L + g_B + g_A),
+        neuron.k_B,
         lambda rng: [(0.1, 0.6, 0.0), (0.1, 0.6, 0.05), (0.1, 0.6, 0.6), (0.3, 0.2, 0.1)],
         [
             (
@@ -420,17 +408,12 @@ _register(
 )
 
 
-def _kappa(t, tau_s, tau_L):
-    t = np.asarray(t, dtype=float)
-    return np.where(t >= 0, (np.exp(-t / tau_L) - np.exp(-t / tau_s)) / (tau_L - tau_s), 0.0)
-
-
 _register(
     Exercise(
         "psp_kernel",
         "03",
         "the PSP kernel kappa(t)",
-        _kappa,
+        neuron.psp_kernel,
         lambda rng: [
             (np.arange(0, 30.0), 3.0, 10.0),
             (np.array([-2.0, -0.5, 0.0, 1.0]), 3.0, 10.0),
@@ -452,7 +435,7 @@ _register(
                 "kappa is 0 before the spike (t < 0): use np.where(t >= 0, ..., 0).",
             ),
             (
-                lambda t, ts, tl: -_kappa(t, ts, tl),
+                lambda t, ts, tl: -neuron.psp_kernel(t, ts, tl),
                 "A sign: the slow exponential (tau_L) comes first.",
             ),
         ],

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import poisson_spikes, psp_taps, sigma
+from segdend_lite.neuron import euler_soma_step, poisson_spikes, psp_taps, sigma, sigma_prime
 
 DT = 1.0  # ms, the time step
 
@@ -309,9 +309,13 @@ def phase_step(
     draws: Draws,
     test: bool = False,
     record: dict | None = None,
+    input_drive: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PhaseResult:
     """Simulate one phase step by step. ``x`` (784,) pixels / 255; ``label`` None in the forward
-    phase, the digit in the target phase. ``record``: {layer index: neuron indices} to trace."""
+    phase, the digit in the target phase. ``record``: {layer index: neuron indices} to trace.
+
+    ``input_drive``: the first layer's input drive ``W^0 s^in(t)`` (T, n_0) and the window mean
+    of the input PSPs, if already computed (the fast engine does, when ``g_A > 0``)."""
     cfg = net.config
     phi, L = cfg.phi_max, net.n_hidden
     WT, b, Y = net._WT, net.b, net.Y
@@ -327,17 +331,19 @@ def phase_step(
     trace = {k: {"V_b": [], "V_a": [], "V": [], "S": []} for k in (record or {})}
     offsets = np.cumsum((0,) + net.layer_sizes)
     for t in range(T):
-        S_in = np.zeros(net.n_input, net.dtype)
-        S_in[cols] = poisson_spikes(lam_in, draws.U[0][t])  # input spikes
-        s_below = st.psp[0].step(S_in)  # filtered input
-        keep_s[0][t] = s_below
+        if input_drive is None:
+            S_in = np.zeros(net.n_input, net.dtype)
+            S_in[cols] = poisson_spikes(lam_in, draws.U[0][t])  # input spikes
+            s_below = st.psp[0].step(S_in)  # filtered input
+            keep_s[0][t] = s_below
         for l in range(L + 1):
-            V_b = s_below @ WT[l] + b[l]  # basal (or output dendrite) potential
+            if l == 0 and input_drive is not None:
+                V_b = input_drive[0][t] + b[0]
+            else:
+                V_b = s_below @ WT[l] + b[l]  # basal (or output dendrite) potential
             if l < L:  # hidden soma: basal, apical, leak
                 V_a = Y[l] @ st.psp[1 + _apical_source(net, l)].s  # feedback from step t-1
-                st.V[l] = st.V[l] + DT * (
-                    -cfg.g_L * st.V[l] + cfg.g_B * (V_b - st.V[l]) + cfg.g_A * (V_a - st.V[l])
-                )
+                st.V[l] = euler_soma_step(st.V[l], V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A, DT)
                 keep_Va[l][t] = V_a
             else:  # output soma: dendrite, leak, teaching current
                 V_a = None
@@ -365,7 +371,8 @@ def phase_step(
             _plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
             for h in range(L)
         ],
-        s_pre=[s[start:].mean(axis=0) for s in keep_s],
+        s_pre=[input_drive[1] if input_drive is not None else keep_s[0][start:].mean(axis=0)]
+        + [s[start:].mean(axis=0) for s in keep_s[1:]],
         V_out=V_mean[offsets[L] :],
         r_out=keep_r[start:].mean(axis=0),
         spikes=spikes,
@@ -415,9 +422,8 @@ def phase_fast(
     if cfg.g_A != 0.0:
         parts = [chunk_input(sl) for sl in chunks]
         drive0 = np.concatenate([d for d, _ in parts])
-        return _phase_fast_coupled(
-            net, st, drive0, sum(m for _, m in parts), T, label, draws, start
-        )
+        mean0 = sum(m for _, m in parts)  # somata feel feedback: step through time
+        return phase_step(net, st, x, cols, T, label, draws, test, input_drive=(drive0, mean0))
     a_out, c_out = _teaching(net, label)
     s_pre = [0.0] * (L + 1)
     V_h = [0.0] * L
@@ -463,52 +469,6 @@ def phase_fast(
     else:
         V_a = [_plateau_means(np.concatenate(V_a_rows[h]), start, draws.delta[h]) for h in range(L)]
     return PhaseResult(V_h, V_a, s_pre, V_out, r_out, spikes)
-
-
-def _phase_fast_coupled(net, st, drive0, s_in_mean, T, label, draws, start) -> PhaseResult:
-    """``g_A > 0``: somata feel feedback, so time is stepped; the input drive is precomputed."""
-    cfg = net.config
-    phi, L, dtype = cfg.phi_max, net.n_hidden, net.dtype
-    WT, b, Y = net._WT, net.b, net.Y
-    _, c_out = _teaching(net, label)
-    sums_V = [np.zeros(n, dtype) for n in net.layer_sizes]
-    keep_Va = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
-    sums_s = [np.zeros(n, dtype) for n in net.layer_sizes[:-1]]
-    sum_r = np.zeros(net.n_out, dtype)
-    spikes = [0.0] * (L + 1)
-    for t in range(T):
-        for l in range(L + 1):
-            V_b = drive0[t] + b[0] if l == 0 else st.psp[l].s @ WT[l] + b[l]
-            if l < L:
-                V_a = Y[l] @ st.psp[1 + _apical_source(net, l)].s
-                st.V[l] = st.V[l] + DT * (
-                    -cfg.g_L * st.V[l] + cfg.g_B * (V_b - st.V[l]) + cfg.g_A * (V_a - st.V[l])
-                )
-                keep_Va[l][t] = V_a
-            else:
-                I = 0.0 if c_out is None else c_out - st.V[l]
-                st.V[l] = st.V[l] + DT * (-cfg.g_L * st.V[l] + cfg.g_D * (V_b - st.V[l]) + I)
-            S = poisson_spikes(phi * DT * sigma(st.V[l]), draws.U[l + 1][t])
-            s = st.psp[l + 1].step(S)
-            spikes[l] += float(S.sum())
-            if t >= start:
-                sums_V[l] += st.V[l]
-                if l < L:
-                    sums_s[l] += s
-                else:
-                    sum_r += phi * sigma(st.V[l])
-    n = T - start
-    return PhaseResult(
-        V_h=[v / n for v in sums_V[:L]],
-        V_a=[
-            _plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
-            for h in range(L)
-        ],
-        s_pre=[s_in_mean] + [s / n for s in sums_s],
-        V_out=sums_V[L] / n,
-        r_out=sum_r / n,
-        spikes=spikes,
-    )
 
 
 # ------------------------------------------------------------------------------ images
@@ -567,7 +527,7 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     e_L = -cfg.k_D * phi * (t.r_out - phi * s_f) * s_f * (1.0 - s_f)
     alpha_f = [sigma(v) for v in f.V_a]
     alpha_t = [sigma(v) for v in t.V_a]
-    slopes = [cfg.k_B * phi * sigma(v) * (1.0 - sigma(v)) for v in f.V_h]
+    slopes = [cfg.k_B * phi * sigma_prime(v) for v in f.V_h]
     e = net._hidden_errors(e_L, slopes, alpha_f, alpha_t, f.s_pre)
     net._record_spiking_stats(f, t, T_f + T_t, e, slopes)
     net._update(f.s_pre, e)
