@@ -4,10 +4,9 @@ Two engines compute the same thing from the same random draws:
 
 - ``step``: a loop over time steps, one line per equation (the paper's "Simulation details":
   layers bottom to top; in each layer dendrites, then soma, then spikes). It can record traces.
-- ``fast``: the same computation reorganised. Input spikes do not depend on the network, so a
-  phase's input drive is a few matrix products over the image's non-zero pixels; the PSP filter
-  and the Euler soma are linear recursions, written as (T, T) lower-triangular matrices; and with
-  ``g_A = 0`` no soma depends on feedback, so every layer's whole phase is computed at once.
+- ``fast`` (:mod:`segdend_lite.spiking_fast`): the same computation reorganised as matrix
+  products over whole stretches of time (the PSP filter and the Euler soma are linear
+  recursions), with test images in batches.
 
 Random draws: at the start of each phase the uniforms for every spike of the phase are drawn in
 one fixed order (input pixels, hidden layers, output) and spikes come from
@@ -43,27 +42,65 @@ def _powers(a: float, T: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def _recursion_matrix(a: float, T: int) -> np.ndarray:
-    """(T, T) lower-triangular ``M[t, j] = a^(t-j)``: ``y = M u`` solves ``y_t = a y_{t-1} + u_t``
-    from ``y_{-1} = 0``."""
-    p = _powers(a, T)
+def soma_ops(a: float, T: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """The Euler soma over ``T`` steps as matrices: ``V_t = a V_{t-1} + u_t`` for t = 0..T-1 is
+    ``V = M u + p V_{-1}`` with ``M[t, j] = a^(t-j)`` (j <= t, else 0), shape (T, T), and
+    ``p[t] = a^(t+1)``, shape (T,)."""
+    pw = _powers(a, T)
     lag = np.subtract.outer(np.arange(T), np.arange(T))
-    return np.where(lag >= 0, p[np.clip(lag, 0, T)], 0.0)
-
-
-@lru_cache(maxsize=64)
-def _kernel_matrix(taps: tuple, T: int) -> np.ndarray:
-    """(T, T) ``K[t, j] = kappa(t - j + 1)`` for the first ``len(taps)`` lags, else 0."""
-    lag = np.subtract.outer(np.arange(T), np.arange(T))
-    k = np.asarray(taps)
-    return np.where((lag >= 0) & (lag < len(k)), k[np.clip(lag, 0, len(k) - 1)], 0.0)
+    M = np.where(lag >= 0, pw[np.clip(lag, 0, T)], 0.0)
+    return M.astype(dtype), pw[1:].astype(dtype)
 
 
 def soma_block(u: np.ndarray, V0: np.ndarray, a: float) -> np.ndarray:
     """All steps of ``V_t = a V_{t-1} + u_t`` at once: ``u`` (T, n), ``V0`` = V_{-1} (n,)."""
-    T = len(u)
-    M = _recursion_matrix(a, T).astype(u.dtype)
-    return M @ u + np.outer(_powers(a, T)[1:].astype(u.dtype), V0)
+    M, p = soma_ops(a, len(u), u.dtype.str)
+    return M @ u + np.outer(p, V0)
+
+
+@dataclass(frozen=True)
+class PSPOps:
+    """The PSP filter over ``T`` steps as a linear state-space system.
+
+    The state is ``m`` rows ``X`` (m, n): the two exponential traces ``a_L``, ``a_s`` (full
+    kernel) or the last ``taps - 1`` spike vectors, most recent first (truncated kernel). For
+    spikes ``S`` (T, n) of the stretch: ``s = K S + C X`` (T, n) and the state afterwards is
+    ``X' = A S + B X``. Shapes: K (T, T), C (T, m), A (m, T), B (m, m).
+    """
+
+    K: np.ndarray
+    C: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def psp_ops(full: bool, tau_s: float, tau_L: float, taps: int, T: int, dtype: str) -> PSPOps:
+    """:class:`PSPOps` for ``T`` steps (see :class:`PSP` for the two kernels)."""
+    lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - j
+    if full:
+        d = np.exp(-DT / np.array([tau_L, tau_s]))
+        c = np.array([1.0, -1.0]) / (tau_L - tau_s)
+        pw = d[:, None] ** np.arange(T + 1)  # (2, T+1)
+        k = c @ pw[:, 1:]  # kappa(lag + 1), lag = 0..T-1
+        C = (c[:, None] * pw[:, 1:]).T
+        A = pw[:, T:0:-1]  # d^(T-j)
+        B = np.diag(pw[:, T])
+    else:
+        k = np.zeros(T)
+        kt = psp_taps(taps, tau_s, tau_L)
+        k[: min(T, taps)] = kt[:T]
+        m = taps - 1
+        idx = np.add.outer(np.arange(T), np.arange(m)) + 1  # lag of state row r at step t
+        C = np.where(idx < taps, kt[np.clip(idx, 0, taps - 1)], 0.0)
+        A = np.zeros((m, T))
+        r = np.arange(min(m, T))
+        A[r, T - 1 - r] = 1.0  # row r = the spikes of step T-1-r
+        B = np.zeros((m, m))
+        r = np.arange(T, m)
+        B[r, r - T] = 1.0  # older rows shift down by T
+    K = np.where(lag >= 0, k[np.clip(lag, 0, T - 1)], 0.0)
+    return PSPOps(*(np.ascontiguousarray(a, dtype=dtype) for a in (K, C, A, B)))
 
 
 class PSP:
@@ -78,7 +115,7 @@ class PSP:
 
     def __init__(self, n: int, tau_s: float, tau_L: float, kernel: str, taps: int, dtype):
         self.n, self.dtype, self.full = n, np.dtype(dtype), kernel == "full"
-        self.tau_s, self.tau_L = tau_s, tau_L
+        self.tau_s, self.tau_L, self.n_taps = tau_s, tau_L, taps
         self.d_L, self.d_s = np.exp(-DT / tau_L), np.exp(-DT / tau_s)
         self.c = 1.0 / (tau_L - tau_s)
         self.taps = psp_taps(taps, tau_s, tau_L)
@@ -110,74 +147,29 @@ class PSP:
             self.hist = np.concatenate([S[None], self.hist[:-1]])
         return self.s
 
-    # ---- a whole phase (fast engine)
-    def _K(self, T: int) -> np.ndarray:
-        if self.full:
-            p_L, p_s = _powers(self.d_L, T), _powers(self.d_s, T)
-            taps = tuple(self.c * (p_L[1:] - p_s[1:]))
-        else:
-            taps = tuple(self.taps)
-        return _kernel_matrix(taps, T).astype(self.dtype)
+    # ---- a stretch of steps (fast engine)
+    def ops(self, T: int) -> PSPOps:
+        return psp_ops(self.full, self.tau_s, self.tau_L, self.n_taps, T, self.dtype.str)
 
-    def _carry_weights(self, T: int) -> np.ndarray:
-        """(T, m): the weight of each state row in ``s(t)``, t = 0..T-1, when no new spikes come."""
-        if self.full:
-            p_L, p_s = _powers(self.d_L, T), _powers(self.d_s, T)
-            return np.stack([self.c * p_L[1:], -self.c * p_s[1:]], axis=1).astype(self.dtype)
-        K = len(self.taps)
-        idx = np.add.outer(np.arange(T), np.arange(K - 1)) + 1  # lag of state row m at step t
-        return np.where(idx < K, self.taps[np.clip(idx, 0, K - 1)], 0.0).astype(self.dtype)
-
-    def _state_rows(self) -> np.ndarray:
+    @property
+    def rows(self) -> np.ndarray:
+        """The state as rows ``X`` (m, n) (see :class:`PSPOps`)."""
         return np.stack([self.a_L, self.a_s]) if self.full else self.hist
 
-    def _advance(self, S: np.ndarray, cols=None) -> None:
-        """Move the state to the end of a phase with spikes ``S`` (T, len(cols) or n)."""
-        T = len(S)
+    @rows.setter
+    def rows(self, X: np.ndarray) -> None:
         if self.full:
-            for name, d in (("a_L", self.d_L), ("a_s", self.d_s)):
-                p = _powers(d, T)
-                new = getattr(self, name) * self.dtype.type(p[T])
-                add = p[T:0:-1].astype(self.dtype) @ S  # d^(T-j) for j = 0..T-1
-                if cols is None:
-                    new += add
-                else:
-                    new[cols] += add
-                setattr(self, name, new)
+            self.a_L, self.a_s = X[0].copy(), X[1].copy()
         else:
-            m = len(self.taps) - 1
-            last = np.zeros((min(T, m), self.n), self.dtype)
-            if cols is None:
-                last[:] = S[::-1][: len(last)]
-            else:
-                last[:, cols] = S[::-1][: len(last)]
-            self.hist = np.concatenate([last, self.hist])[:m]
+            self.hist = X.copy()
 
     def block(self, S: np.ndarray) -> np.ndarray:
-        """All ``s(t)`` (T, n) of a phase with spikes ``S`` (T, n); advances the state."""
-        s = self._K(len(S)) @ S + self._carry_weights(len(S)) @ self._state_rows()
-        self._advance(S)
+        """All ``s(t)`` (T, n) of a stretch with spikes ``S`` (T, n); advances the state."""
+        o, X = self.ops(len(S)), self.rows
+        s = o.K @ S + o.C @ X
+        self.rows = o.A @ S + o.B @ X
         self.s = s[-1].copy()
         return s
-
-    def drive_block(self, S: np.ndarray, cols: np.ndarray, WT: np.ndarray, omega: np.ndarray):
-        """``s(t) @ WT`` for all t (T, n_post) and the window mean ``omega @ s`` (n,) (or (k, n)
-        for k windows ``omega`` (k, T)), when new spikes ``S`` (T, len(cols)) come only from the
-        units ``cols``. Advances the state.
-
-        Linearity: ``s = K S + C x`` so ``s WT = (K S) WT[cols] + C (x WT)``, never forming
-        ``s`` for all n units over T steps.
-        """
-        T = len(S)
-        K, C, X = self._K(T), self._carry_weights(T), self._state_rows()
-        live = np.flatnonzero(np.any(X != 0, axis=0))
-        carried = X[:, live] @ WT[live] if 4 * len(live) < self.n else X @ WT
-        KS = K @ S
-        drive = KS @ WT[cols] + C @ carried  # (K S) first: S has fewer columns than WT
-        mean = (omega @ C) @ X  # omega (T,) or several windows (k, T)
-        mean[..., cols] += omega @ KS
-        self._advance(S, cols)
-        return drive, mean
 
 
 # ------------------------------------------------------------------------------ network state
@@ -380,97 +372,6 @@ def phase_step(
     )
 
 
-# ------------------------------------------------------------------------------ the fast engine
-
-
-#: Longest stretch of steps computed with one set of (T, T) matrices; longer phases (tests) run
-#: in chunks with the state carried over, so the cost grows linearly with the phase length.
-CHUNK = 64
-
-
-def phase_fast(
-    net,
-    st: SpikingState,
-    x: np.ndarray,
-    cols: np.ndarray,
-    T: int,
-    label,
-    draws: Draws,
-    test: bool = False,
-    input_drive: tuple[np.ndarray, np.ndarray] | None = None,
-) -> PhaseResult:
-    """Simulate one phase with whole-phase matrix operations (see the module docstring).
-
-    ``input_drive``: the first layer's input drive (T, n_0) and the window mean of the input
-    PSPs (784,), if already computed (:func:`train_image` does both phases at once)."""
-    cfg = net.config
-    phi, L, dtype = cfg.phi_max, net.n_hidden, net.dtype
-    WT, b, Y = net._WT, net.b, net.Y
-    start, _ = window(cfg, T, test)
-    omega = _window_weights(T, start, dtype)
-    lam_in = (phi * DT * x[cols]).astype(dtype)
-    chunks = [slice(t0, min(T, t0 + CHUNK)) for t0 in range(0, T, CHUNK)]
-
-    def chunk_input(sl):
-        if input_drive is not None:
-            return input_drive[0][sl], (input_drive[1] if sl.start == 0 else 0.0)
-        S_in = poisson_spikes(
-            np.broadcast_to(lam_in, (sl.stop - sl.start, len(cols))), draws.U[0][sl]
-        )
-        return st.psp[0].drive_block(S_in, cols, WT[0], omega[sl])
-
-    if cfg.g_A != 0.0:
-        parts = [chunk_input(sl) for sl in chunks]
-        drive0 = np.concatenate([d for d, _ in parts])
-        mean0 = sum(m for _, m in parts)  # somata feel feedback: step through time
-        return phase_step(net, st, x, cols, T, label, draws, test, input_drive=(drive0, mean0))
-    a_out, c_out = _teaching(net, label)
-    s_pre = [0.0] * (L + 1)
-    V_h = [0.0] * L
-    V_out = r_out = 0.0
-    spikes = [0.0] * (L + 1)
-    src_mean = [0.0] * L  # window mean of each apical source (synchronous plateaus)
-    V_a_rows = [[] for _ in range(L)]  # apical voltages (random plateau times)
-    for sl in chunks:
-        w = omega[sl]
-        prev_s = [p.s.copy() for p in st.psp]  # s(t-1) at the chunk start, for apical inputs
-        drive0, mean0 = chunk_input(sl)
-        s_pre[0] = s_pre[0] + mean0
-        sources = {}
-        drive = drive0 + b[0]
-        S = None  # spikes of the layer below, set by the previous pass of the loop
-        for l in range(L + 1):
-            if l:
-                s = st.psp[l].block(S)  # PSPs of the layer below, all steps of the chunk
-                sources[l] = s
-                s_pre[l] = s_pre[l] + w @ s
-                drive = s @ WT[l] + b[l]
-            if l < L:
-                V = soma_block(cfg.g_B * drive, st.V[l], 1.0 - cfg.g_L - cfg.g_B)
-                V_h[l] = V_h[l] + w @ V
-            else:
-                u = cfg.g_D * drive if c_out is None else cfg.g_D * drive + c_out
-                V = soma_block(u, st.V[l], a_out)
-            st.V[l] = V[-1].copy()
-            S = poisson_spikes(phi * DT * sigma(V), draws.U[l + 1][sl])
-            spikes[l] += float(S.sum())
-        sources[L + 1] = st.psp[L + 1].block(S)
-        V_out = V_out + w @ V
-        r_out = r_out + w @ (phi * sigma(V))
-        for h in range(L):
-            src = 1 + _apical_source(net, h)
-            s_prev = np.concatenate([prev_s[src][None], sources[src][:-1]])  # s(t-1)
-            if draws.delta is None:
-                src_mean[h] = src_mean[h] + w @ s_prev
-            else:
-                V_a_rows[h].append(s_prev @ Y[h].T)
-    if draws.delta is None:
-        V_a = [Y[h] @ src_mean[h] for h in range(L)]
-    else:
-        V_a = [_plateau_means(np.concatenate(V_a_rows[h]), start, draws.delta[h]) for h in range(L)]
-    return PhaseResult(V_h, V_a, s_pre, V_out, r_out, spikes)
-
-
 # ------------------------------------------------------------------------------ images
 
 
@@ -485,25 +386,17 @@ def phase_lengths(net) -> tuple[int, int]:
 
 
 def run_phase(net, x, cols, T, label, draws, test=False, engine=None, record=None) -> PhaseResult:
+    """One phase of ``T`` steps for image ``x`` (pixels / 255) from the network's current state,
+    with either engine (``record`` needs the step engine)."""
     engine = engine or net.config.engine
-    if engine == "step":
+    if engine == "step" or record:
         return phase_step(net, net.spiking, x, cols, T, label, draws, test, record)
-    return phase_fast(net, net.spiking, x, cols, T, label, draws, test)
+    from segdend_lite import spiking_fast
 
-
-def _image_input_drive(net, x, cols, draws_f: Draws, draws_t: Draws):
-    """The input drive of both phases of a training image at once: input spikes do not depend
-    on the network, and the weights only change after the target phase."""
-    cfg, dtype = net.config, net.dtype
-    T_f, T_t = len(draws_f.U[0]), len(draws_t.U[0])
-    lam = (cfg.phi_max * DT * x[cols]).astype(dtype)
-    U = np.concatenate([draws_f.U[0], draws_t.U[0]])
-    S = poisson_spikes(np.broadcast_to(lam, U.shape), U)
-    omega = np.zeros((2, T_f + T_t), dtype)
-    omega[0, :T_f] = _window_weights(T_f, window(cfg, T_f)[0], dtype)
-    omega[1, T_f:] = _window_weights(T_t, window(cfg, T_t)[0], dtype)
-    drive, means = net.spiking.psp[0].drive_block(S, cols, net._WT[0], omega)
-    return (drive[:T_f], means[0]), (drive[T_f:], means[1])
+    b = spiking_fast._Batch.of(net.spiking)
+    (r,) = spiking_fast.run(net, b, [(x, cols)], [(T, label)], [[draws]], test=test)
+    b.store(net.spiking)
+    return r
 
 
 def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tuple[float, int]:
@@ -516,13 +409,17 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     T_f, T_t = phase_lengths(net)
     draws_f = Draws.draw(net, net.rng, T_f, len(cols))
     draws_t = Draws.draw(net, net.rng, T_t, len(cols))
-    if (engine or cfg.engine) == "fast" and T_f + T_t <= 2 * CHUNK:
-        drive_f, drive_t = _image_input_drive(net, x, cols, draws_f, draws_t)
-        f = phase_fast(net, net.spiking, x, cols, T_f, None, draws_f, input_drive=drive_f)
-        t = phase_fast(net, net.spiking, x, cols, T_t, label, draws_t, input_drive=drive_t)
+    if (engine or cfg.engine) == "fast":
+        from segdend_lite import spiking_fast
+
+        b = spiking_fast._Batch.of(net.spiking)
+        f, t = spiking_fast.run(
+            net, b, [(x, cols)], [(T_f, None), (T_t, label)], [[draws_f, draws_t]]
+        )
+        b.store(net.spiking)
     else:
-        f = run_phase(net, x, cols, T_f, None, draws_f, engine=engine)
-        t = run_phase(net, x, cols, T_t, label, draws_t, engine=engine)
+        f = phase_step(net, net.spiking, x, cols, T_f, None, draws_f)
+        t = phase_step(net, net.spiking, x, cols, T_t, label, draws_t)
     s_f = sigma(f.V_out)
     e_L = -cfg.k_D * phi * (t.r_out - phi * s_f) * s_f * (1.0 - s_f)
     alpha_f = [sigma(v) for v in f.V_a]
@@ -535,24 +432,38 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     return float(d @ d) / net.n_out, int(np.argmax(f.V_out) != label)
 
 
+#: Test images simulated together by the fast engine.
+TEST_BATCH = 32
+
+
 def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> np.ndarray:
     """Mean output somatic voltage of each test image (N, n_out): state reset to zero, one
-    forward phase of ``test_length`` ms, averaged from ``settle`` ms to the end."""
+    forward phase of ``test_length`` ms, averaged from ``settle`` ms to the end. The draws of
+    image i come from ``seed`` after those of images 0..i-1, whichever the engine."""
     from segdend_lite.network import _as_pixels
 
     rng = np.random.default_rng(seed)
-    saved = net.spiking
+    T = net.config.test_length
     out = np.empty((len(X), net.n_out), net.dtype)
-    try:
-        for i in range(len(X)):
-            x = _as_pixels(X[i], net.dtype)
-            cols = np.flatnonzero(x)
-            net.spiking = SpikingState.zeros(net)
-            T = net.config.test_length
-            r = run_phase(
-                net, x, cols, T, None, Draws.draw(net, rng, T, len(cols)), test=True, engine=engine
-            )
-            out[i] = r.V_out
-    finally:
-        net.spiking = saved
+    if (engine or net.config.engine) == "step":
+        saved = net.spiking
+        try:
+            for i in range(len(X)):
+                x = _as_pixels(X[i], net.dtype)
+                cols = np.flatnonzero(x)
+                net.spiking = SpikingState.zeros(net)
+                draws = Draws.draw(net, rng, T, len(cols))
+                out[i] = phase_step(net, net.spiking, x, cols, T, None, draws, test=True).V_out
+        finally:
+            net.spiking = saved
+        return out
+    from segdend_lite import spiking_fast
+
+    for i0 in range(0, len(X), TEST_BATCH):
+        images = [(x, np.flatnonzero(x)) for x in _as_pixels(X[i0 : i0 + TEST_BATCH], net.dtype)]
+        draws = [[Draws.draw(net, rng, T, len(cols))] for _, cols in images]
+        b = spiking_fast._Batch.zeros(net, len(images))
+        out[i0 : i0 + len(images)] = spiking_fast.run(
+            net, b, images, [(T, None)], draws, learn=False, test=True
+        )
     return out

@@ -1,0 +1,326 @@
+"""The fast engine of the spiking model: stretches of time as matrix products, images in batches.
+
+It computes what the step engine (:func:`segdend_lite.spiking.phase_step`) computes, from the
+same random draws, reorganised:
+
+- Input spikes do not depend on the network, so a whole stretch of input drive is one matrix
+  product over the image's non-zero pixels (about 150 of 784).
+- The PSP filter and the Euler soma are linear recursions, written as (T, T) matrices
+  (:func:`~segdend_lite.spiking.psp_ops`, :func:`~segdend_lite.spiking.soma_ops`).
+- With ``g_A = 0`` no soma depends on feedback, and the weights only change after the target
+  phase, so a hidden layer's somatic voltages over both phases of a training image follow from
+  the spikes below in one product: ``V = g_B M (K S + C X) W^T + g_B M 1 b + p V_{-1}``, with
+  ``G = g_B M K`` applied to the (few) input columns before ``W^T``.
+- Test images are independent (the state is reset), so they run as a batch: everything but the
+  input products is computed for the whole batch at once.
+
+Long stretches (test phases, long training phases) run in chunks of at most ``CHUNK`` steps
+with the state carried over, so the cost grows linearly with the length.
+
+With ``g_A > 0`` the somata feel the feedback: the input drive is still computed here in one
+product, then the step engine steps through time with it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from segdend_lite.neuron import poisson_spikes, sigma
+from segdend_lite.spiking import (
+    DT,
+    PhaseResult,
+    PSP,
+    SpikingState,
+    _apical_source,
+    _plateau_means,
+    _teaching,
+    _window_weights,
+    phase_step,
+    soma_ops,
+    window,
+)
+
+#: Longest stretch computed with one set of (T, T) matrices.
+CHUNK = 128
+
+
+@lru_cache(maxsize=64)
+def _hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
+    """``G = g_B M K`` (T, T), ``H = g_B M C`` (T, m), ``q = g_B M 1`` (T,), ``p`` (T,): the
+    hidden soma over ``T`` steps from the spikes ``S`` and state rows ``X`` of the layer below:
+    ``V = G S W^T + H X W^T + q b + p V_{-1}``."""
+    from segdend_lite.spiking import psp_ops
+
+    o = psp_ops(*psp_key, T, dtype)
+    M, p = soma_ops(a, T, dtype)
+    return g_B * (M @ o.K), g_B * (M @ o.C), g_B * M.sum(axis=1), p
+
+
+def _chunks(T: int) -> list[slice]:
+    """Equal chunks of at most ``CHUNK`` steps covering ``0..T-1``."""
+    n = -(-T // CHUNK)
+    edges = np.linspace(0, T, n + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+class _Batch:
+    """The state of ``B`` networks that share weights: per population PSP rows ``X`` (B, m, n)
+    and last value ``s`` (B, n); per layer somatic voltages ``V`` (B, n_l)."""
+
+    def __init__(self, X: list, s: list, V: list):
+        self.X, self.s, self.V = X, s, V
+
+    @classmethod
+    def of(cls, st: SpikingState) -> _Batch:
+        return cls(
+            [p.rows[None].copy() for p in st.psp],
+            [p.s[None].copy() for p in st.psp],
+            [v[None].copy() for v in st.V],
+        )
+
+    @classmethod
+    def zeros(cls, net, B: int) -> _Batch:
+        st = SpikingState.zeros(net)
+        return cls(
+            [np.repeat(p.rows[None], B, 0) for p in st.psp],
+            [np.repeat(p.s[None], B, 0) for p in st.psp],
+            [np.repeat(v[None], B, 0) for v in st.V],
+        )
+
+    def store(self, st: SpikingState) -> None:
+        """Write image 0's state back into ``st``."""
+        for p, X, s in zip(st.psp, self.X, self.s):
+            p.rows = X[0]
+            p.s = s[0].copy()
+        st.V = [v[0].copy() for v in self.V]
+
+
+def _psp_key(p: PSP) -> tuple:
+    return (p.full, p.tau_s, p.tau_L, p.n_taps)
+
+
+def _input_part(net, b: _Batch, i: int, S, cols, WTc, sl, F, omega, learn):
+    """Image ``i``'s first-layer term over one chunk: ``F[0] S W^T + F[1] X W^T`` (Tc, n_0) for
+    input spikes ``S`` (Tc, len(cols)) and state rows ``X``; also (if ``learn``) the window means
+    of the input PSPs per phase (P, 784). Advances the input state of image ``i``."""
+    WT0 = net._WT[0]
+    o = net.spiking.psp[0].ops(sl.stop - sl.start)
+    X = b.X[0][i]
+    out = (F[0] @ S) @ WTc
+    live = np.flatnonzero(np.any(X != 0, axis=0))
+    if len(live):
+        inside = len(live) <= len(cols) and np.isin(live, cols, assume_unique=True).all()
+        XW = X[:, cols] @ WTc if inside else X @ WT0
+        out += F[1] @ XW
+    means = None
+    if learn:
+        w = omega[:, sl]
+        means = (w @ o.C) @ X
+        means[:, cols] += (w @ o.K) @ S
+    b.s[0][i] = o.C[-1] @ X
+    b.s[0][i, cols] += o.K[-1] @ S
+    X = o.B @ X
+    X[:, cols] += o.A @ S
+    b.X[0][i] = X
+    return out, means
+
+
+def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = False):
+    """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
+    (list of (T_p, label_p); label None = forward phase; the same for every image) with
+    ``draws[i][p]`` (:class:`Draws`), state ``b`` (advanced in place).
+
+    ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning
+    rule needs). ``learn=False``: returns the window-mean output somatic voltage (B, n_out) of
+    the last phase; only what this read-out needs is computed. ``test``: the windows of a test
+    phase (from ``settle`` to the end).
+    """
+    cfg, dtype, L = net.config, net.dtype, net.n_hidden
+    B, P = len(images), len(phases)
+    lengths = [T for T, _ in phases]
+    edges = np.cumsum([0] + lengths)
+    T_all = int(edges[-1])
+    omega = np.zeros((P, T_all), dtype)
+    starts = []
+    for p, T in enumerate(lengths):
+        start, _ = window(cfg, T, test=test)
+        starts.append(start)
+        omega[p, edges[p] : edges[p + 1]] = _window_weights(T, start, dtype)
+    phi = cfg.phi_max
+    lam = [(phi * DT * x[cols]).astype(dtype) for x, cols in images]
+    WTc = [net._WT[0][cols] for _, cols in images]
+    U = [  # per population: input (list per image, (T_all, n_cols)), then layers (B, T_all, n)
+        [np.concatenate([d[p].U[0] for p in range(P)]) for d in draws]
+    ] + [
+        np.stack([np.concatenate([d[p].U[l] for p in range(P)]) for d in draws])
+        for l in range(1, L + 2)
+    ]
+    if cfg.g_A != 0.0:
+        return _run_coupled(net, b, images, phases, draws, omega, lam, WTc, U, learn, test)
+    # accumulators (B, ...) per phase
+    V_h = [np.zeros((P, B, n), dtype) for n in net.layer_sizes[:-1]]
+    s_pre = [np.zeros((P, B, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]
+    V_out = np.zeros((P, B, net.n_out), dtype)
+    r_out = np.zeros((P, B, net.n_out), dtype)
+    spikes = np.zeros((P, L + 1))
+    src_pops = {1 + _apical_source(net, h) for h in range(L)}
+    src_mean = {k: np.zeros((P, B, net.layer_sizes[k - 1]), dtype) for k in src_pops}
+    src_rows = {k: [] for k in src_pops}  # s(t-1) rows, for random plateau times
+    keep_rows = learn and draws[0][0].delta is not None
+    a_h = 1.0 - cfg.g_L - cfg.g_B
+    psp = net.spiking.psp
+    for sl in _chunks(T_all):
+        Tc = sl.stop - sl.start
+        w = omega[:, sl]
+        hid = _hidden_ops(_psp_key(psp[0]), a_h, cfg.g_B, Tc, dtype.str)
+        # ---- first hidden layer (or the output's dendrite) from the input spikes
+        o_in = psp[0].ops(Tc)
+        F = hid[:2] if L else (o_in.K, o_in.C)
+        drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
+        for i, (x, cols) in enumerate(images):
+            S = poisson_spikes(np.broadcast_to(lam[i], (Tc, len(cols))), U[0][i][sl])
+            drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, F, omega, learn)
+            if learn:
+                s_pre[0][:, i] += means
+        if not L:
+            drive += net.b[0]  # the output dendrite's bias
+        for l in range(L + 1):
+            if l < L:  # hidden layer l: voltages from the drive
+                _, _, q, p_ = _hidden_ops(_psp_key(psp[l]), a_h, cfg.g_B, Tc, dtype.str)
+                V = drive + np.multiply.outer(q, net.b[l]) + p_[:, None] * b.V[l][:, None]
+                b.V[l] = V[:, -1].copy()
+                S = poisson_spikes(phi * DT * sigma(V), U[l + 1][:, sl])
+                if learn:
+                    V_h[l] += np.einsum("pt,btn->pbn", w, V)
+                    spikes[:, l] += _per_phase(S, edges, sl)
+                # PSPs of layer l feed the layer above
+                o = psp[l + 1].ops(Tc)
+                X = b.X[l + 1]
+                WT = net._WT[l + 1]
+                D = S @ WT
+                XW = X @ WT
+                if l + 1 < L:
+                    G, H, _, _ = _hidden_ops(_psp_key(psp[l + 1]), a_h, cfg.g_B, Tc, dtype.str)
+                    drive = G @ D + H @ XW
+                else:
+                    drive = o.K @ D + o.C @ XW + net.b[L]  # output dendrite V^b
+                if learn:
+                    s_pre[l + 1] += np.einsum("pt,btn->pbn", w @ o.K, S) + np.einsum(
+                        "pm,bmn->pbn", w @ o.C, X
+                    )
+                _advance(b, l + 1, o, S, src_pops, src_mean, src_rows, w, keep_rows)
+            else:  # output soma, phase by phase (teaching conductances in the target phase)
+                V = np.empty_like(drive)
+                for p, (T, label) in enumerate(phases):
+                    lo, hi = max(sl.start, edges[p]), min(sl.stop, edges[p + 1])
+                    if lo >= hi:
+                        continue
+                    a, c = _teaching(net, label)
+                    M, p_ = soma_ops(a, hi - lo, dtype.str)
+                    u = cfg.g_D * drive[:, lo - sl.start : hi - sl.start]
+                    if c is not None:
+                        u = u + c
+                    Vp = M @ u + p_[:, None] * b.V[L][:, None]
+                    V[:, lo - sl.start : hi - sl.start] = Vp
+                    b.V[L] = Vp[:, -1].copy()
+                V_out += np.einsum("pt,btn->pbn", w, V)
+                if not learn:
+                    continue
+                R = phi * sigma(V)
+                r_out += np.einsum("pt,btn->pbn", w, R)
+                S = poisson_spikes(DT * R, U[L + 1][:, sl])
+                spikes[:, L] += _per_phase(S, edges, sl)
+                o = psp[L + 1].ops(Tc)
+                _advance(b, L + 1, o, S, src_pops, src_mean, src_rows, w, keep_rows)
+    if not learn:
+        return V_out[-1]
+    out = []
+    for p in range(P):
+        V_a = []
+        for h in range(L):
+            k = 1 + _apical_source(net, h)
+            if keep_rows:
+                rows = np.concatenate(src_rows[k])[edges[p] : edges[p + 1]] @ net.Y[h].T
+                V_a.append(_plateau_means(rows, starts[p], draws[0][p].delta[h]))
+            else:
+                V_a.append(net.Y[h] @ src_mean[k][p, 0])
+        out.append(
+            PhaseResult(
+                V_h=[v[p, 0] for v in V_h],
+                V_a=V_a,
+                s_pre=[s[p, 0] for s in s_pre],
+                V_out=V_out[p, 0],
+                r_out=r_out[p, 0],
+                spikes=list(spikes[p]),
+            )
+        )
+    return out
+
+
+def _per_phase(S, edges, sl) -> np.ndarray:
+    """Spike counts of ``S`` (B, Tc, n) per phase (P,)."""
+    per_step = S.sum(axis=(0, 2))
+    lo = np.clip(edges[:-1] - sl.start, 0, len(per_step))
+    hi = np.clip(edges[1:] - sl.start, 0, len(per_step))
+    c = np.concatenate([[0.0], np.cumsum(per_step, dtype=np.float64)])
+    return c[hi] - c[lo]
+
+
+def _advance(b, k, o, S, src_pops, src_mean, src_rows, w, keep_rows):
+    """Advance population ``k``'s PSP state over a chunk with spikes ``S`` (B, Tc, n); if it is a
+    source of apical input, add its ``s(t-1)`` to the plateau windows."""
+    X = b.X[k]
+    if k in src_pops:
+        s = o.K @ S + o.C @ X  # (B, Tc, n)
+        prev = np.concatenate([b.s[k][:, None], s[:, :-1]], axis=1)  # s(t-1)
+        src_mean[k] += np.einsum("pt,btn->pbn", w, prev)
+        if keep_rows:
+            src_rows[k].append(prev[0])
+        b.s[k] = s[:, -1].copy()
+    else:
+        b.s[k] = o.K[-1] @ S + o.C[-1] @ X
+    b.X[k] = o.A @ S + o.B @ X
+
+
+def _run_coupled(net, b, images, phases, draws, omega, lam, WTc, U, learn, test):
+    """``g_A > 0``: the input drive of all phases in one product per chunk, then the step
+    engine through time, image by image."""
+    psp0 = net.spiking.psp[0]
+    T_all = omega.shape[1]
+    edges = np.cumsum([0] + [T for T, _ in phases])
+    results, V_out = [], []
+    for i, (x, cols) in enumerate(images):
+        parts, means = [], 0.0
+        for sl in _chunks(T_all):
+            o = psp0.ops(sl.stop - sl.start)
+            S = poisson_spikes(np.broadcast_to(lam[i], (len(o.K), len(cols))), U[0][i][sl])
+            d, m = _input_part(net, b, i, S, cols, WTc[i], sl, (o.K, o.C), omega, True)
+            parts.append(d)
+            means = means + m
+        drive = np.concatenate(parts)
+        st = SpikingState.zeros(net)
+        b_i = _Batch(
+            [X[i : i + 1] for X in b.X], [s[i : i + 1] for s in b.s], [v[i : i + 1] for v in b.V]
+        )
+        b_i.store(st)
+        for p, (T, label) in enumerate(phases):
+            r = phase_step(
+                net,
+                st,
+                x,
+                cols,
+                T,
+                label,
+                draws[i][p],
+                test=test,
+                input_drive=(drive[edges[p] : edges[p + 1]], means[p]),
+            )
+            results.append(r)
+        V_out.append(r.V_out)
+        for k, p in enumerate(st.psp[1:], start=1):
+            b.X[k][i], b.s[k][i] = p.rows, p.s
+        for l, v in enumerate(st.V):
+            b.V[l][i] = v
+    return results if learn else np.stack(V_out)
