@@ -14,6 +14,15 @@ def sigma(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def rate(V: np.ndarray, phi_max: float) -> np.ndarray:
+    """Firing rate ``phi_max sigma(V) = phi_max / (1 + exp(-V))`` (spikes/ms for ``phi_max`` in
+    /ms), element-wise, same shape and dtype; computed in place on one new array."""
+    y = np.negative(V)
+    np.exp(y, out=y)
+    y += 1.0
+    return np.divide(phi_max, y, out=y)
+
+
 def sigma_prime(x: np.ndarray) -> np.ndarray:
     """Derivative of the logistic function, ``sigma(x) (1 - sigma(x))``."""
     s = sigma(x)
@@ -69,32 +78,31 @@ def psp_taps(n: int, tau_s: float = 3.0, tau_L: float = 10.0) -> np.ndarray:
     return psp_kernel(np.arange(1, n + 1), tau_s, tau_L)
 
 
-def poisson_spikes(lam: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """Poisson spike counts with means ``lam`` (rate x dt, any shape) from uniforms ``U`` in [0, 1).
+def candidate_events(
+    rng: np.random.Generator, lam_max: float, T: int, n: int, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate spikes of ``n`` units over ``T`` steps: a Poisson process at the maximum rate
+    ``lam_max`` (spikes per unit per step), for thinning (:func:`thinned_counts`).
 
-    Inverse-CDF sampling, exact: the count is the smallest ``k`` with
-    ``U < F_k = exp(-lam) sum_{j<=k} lam^j / j!``. Taking the uniforms as input means a
-    simulation's random draws can be made up front, once, and shared by several engines.
-    Returns float counts of ``lam``'s dtype (mostly 0, sometimes 1, rarely more).
+    Per step, a Poisson(``n lam_max``) number of candidates, each at a unit drawn uniformly,
+    with its own uniform number ``u`` in [0, 1). Drawn in this order: the T counts, the units,
+    the ``u``. Returns ``step``, ``unit`` (int32) and ``u`` (``dtype``), each (K,), in step order.
     """
-    p0 = np.exp(-lam)
-    S = (U >= p0).astype(lam.dtype)
-    more = U >= p0 * (1.0 + lam)  # two spikes or more: rare, continue the inverse CDF there
-    if more.any():
-        idx = np.flatnonzero(more)
-        u = U.flat[idx].astype(np.float64)  # float64 so that F reliably climbs past u
-        l = lam.flat[idx].astype(np.float64)
-        term = np.exp(-l) * l
-        F = np.exp(-l) + term
-        k = np.ones_like(l)
-        more = u >= F
-        while more.any():
-            k += more
-            term = term * l / k
-            F = F + term
-            more &= (u >= F) & (term > 0)  # term > 0: stops even if F rounds below u
-        S.flat[idx] = k
-    return S
+    counts = rng.poisson(lam_max * n, size=T)
+    unit = rng.integers(0, n, size=int(counts.sum()), dtype=np.int32)
+    u = rng.random(len(unit), dtype=dtype)
+    return np.repeat(np.arange(T, dtype=np.int32), counts), unit, u
+
+
+def thinned_counts(p: np.ndarray, u: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
+    """Spike counts (size,) from candidates at ``cells`` (K,), each kept if ``u < p`` (K,).
+
+    Thinning (Lewis & Shedler 1979): keeping each candidate of a Poisson process of rate
+    ``lam_max`` with probability ``p = lam / lam_max`` gives a Poisson process of rate ``lam``;
+    with rates constant within a step, the count in each cell (step, unit) is exactly
+    Poisson(``lam dt``), independent across cells.
+    """
+    return np.bincount(cells[u < p], minlength=size)
 
 
 def euler_soma_step(V, V_b, V_a, g_L: float, g_B: float, g_A: float, dt: float = 1.0):

@@ -8,9 +8,10 @@ Two engines compute the same thing from the same random draws:
   products over whole stretches of time (the PSP filter and the Euler soma are linear
   recursions), with test images in batches.
 
-Random draws: at the start of each phase the uniforms for every spike of the phase are drawn in
-one fixed order (input pixels, hidden layers, output) and spikes come from
-:func:`~segdend_lite.neuron.poisson_spikes`; both engines consume them identically.
+Random draws: at the start of each phase, candidate spikes at the maximum rate ``phi_max`` are
+drawn for the whole phase in one fixed order (input pixels, hidden layers, output); a candidate
+is kept with probability rate / ``phi_max`` (thinning, :func:`~segdend_lite.neuron.thinned_counts`),
+which gives exact Poisson counts per 1-ms step. Both engines consume the same draws.
 
 Per image (training): a forward phase (no teaching), a target phase (teaching conductances
 ``g_E = t``, ``g_I = 1 - t`` on the output), each ``phase_length`` ms plus a random Wald extra;
@@ -27,7 +28,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import euler_soma_step, poisson_spikes, psp_taps, sigma, sigma_prime
+from segdend_lite.neuron import (
+    candidate_events,
+    euler_soma_step,
+    psp_taps,
+    rate,
+    sigma,
+    sigma_prime,
+    thinned_counts,
+)
 
 DT = 1.0  # ms, the time step
 
@@ -204,16 +213,38 @@ class SpikingState:
 
 
 @dataclass
-class Draws:
-    """The random numbers of one phase: uniforms for every spike, plateau offsets."""
+class Events:
+    """Candidate spikes of one population over one phase (see
+    :func:`~segdend_lite.neuron.candidate_events`): ``step``, ``unit``, ``u`` (K,) in step order,
+    for a phase of ``T`` steps and ``n`` units."""
 
-    U: list[np.ndarray]  # input (T, n_cols), each hidden layer (T, n_h), output (T, n_out)
+    step: np.ndarray
+    unit: np.ndarray
+    u: np.ndarray
+    T: int
+    n: int
+
+    def spikes(self, t: int, p: np.ndarray) -> np.ndarray:
+        """Spike counts (n,) at step ``t``: each candidate of the step is kept if ``u < p`` of its
+        unit; ``p`` (n,) = rate / maximum rate (``x`` for input pixels, ``sigma(V)`` for
+        neurons)."""
+        k0, k1 = np.searchsorted(self.step, [t, t + 1])
+        unit = self.unit[k0:k1]
+        return thinned_counts(p[unit], self.u[k0:k1], unit, self.n).astype(p.dtype)
+
+
+@dataclass
+class Draws:
+    """The random numbers of one phase: candidate spikes per population, plateau offsets."""
+
+    events: list[Events]  # input (units = the image's non-zero pixels), hidden layers, output
     delta: list[np.ndarray] | None = None  # per hidden neuron, steps before the phase end
 
     @classmethod
     def draw(cls, net, rng: np.random.Generator, T: int, n_cols: int) -> Draws:
-        """Draw, in this order: plateau offsets (if random plateau times), then uniforms for
-        the input pixels ``n_cols``, each hidden layer and the output, for ``T`` steps."""
+        """Draw, in this order: plateau offsets (if random plateau times), then candidate
+        spikes at the maximum rate ``phi_max`` for the ``n_cols`` input pixels, each hidden
+        layer and the output, for ``T`` steps."""
         cfg = net.config
         delta = None
         if cfg.random_plateau_times and net.n_hidden:
@@ -221,8 +252,11 @@ class Draws:
                 np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, n)).astype(int), 5)
                 for n in net.layer_sizes[:-1]
             ]
-        sizes = (n_cols,) + net.layer_sizes
-        return cls([rng.random((T, n), dtype=net.dtype) for n in sizes], delta)
+        events = [
+            Events(*candidate_events(rng, cfg.phi_max * DT, T, n, net.dtype), T, n)
+            for n in (n_cols,) + net.layer_sizes
+        ]
+        return cls(events, delta)
 
 
 @dataclass
@@ -311,7 +345,7 @@ def phase_step(
     cfg = net.config
     phi, L = cfg.phi_max, net.n_hidden
     WT, b, Y = net._WT, net.b, net.Y
-    lam_in = (phi * DT * x[cols]).astype(net.dtype)
+    p_in = x[cols].astype(net.dtype)  # input rate / maximum rate
     _, c_out = _teaching(net, label)
     n_all = (net.n_input,) + net.layer_sizes
     # per-step records for the window averages
@@ -325,7 +359,7 @@ def phase_step(
     for t in range(T):
         if input_drive is None:
             S_in = np.zeros(net.n_input, net.dtype)
-            S_in[cols] = poisson_spikes(lam_in, draws.U[0][t])  # input spikes
+            S_in[cols] = draws.events[0].spikes(t, p_in)  # input spikes
             s_below = st.psp[0].step(S_in)  # filtered input
             keep_s[0][t] = s_below
         for l in range(L + 1):
@@ -341,8 +375,8 @@ def phase_step(
                 V_a = None
                 I = 0.0 if label is None else c_out - st.V[l]  # g_E(E_E - V) + g_I(E_I - V)
                 st.V[l] = st.V[l] + DT * (-cfg.g_L * st.V[l] + cfg.g_D * (V_b - st.V[l]) + I)
-                keep_r[t] = phi * sigma(st.V[l])
-            S = poisson_spikes(phi * DT * sigma(st.V[l]), draws.U[l + 1][t])  # spikes
+                keep_r[t] = rate(st.V[l], phi)
+            S = draws.events[l + 1].spikes(t, sigma(st.V[l]))  # spikes at phi_max sigma(V)
             s_below = st.psp[l + 1].step(S)
             spikes[l] += float(S.sum())
             keep_V[t, offsets[l] : offsets[l + 1]] = st.V[l]
@@ -413,9 +447,9 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
         from segdend_lite import spiking_fast
 
         b = spiking_fast._Batch.of(net.spiking)
-        f, t = spiking_fast.run(
-            net, b, [(x, cols)], [(T_f, None), (T_t, label)], [[draws_f, draws_t]]
-        )
+        draws = [[draws_f, draws_t]]
+        phases = [(T_f, None), (T_t, label)]
+        f, t = spiking_fast.run(net, b, [(x, cols)], phases, draws)
         b.store(net.spiking)
     else:
         f = phase_step(net, net.spiking, x, cols, T_f, None, draws_f)
@@ -433,7 +467,7 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
 
 
 #: Test images simulated together by the fast engine.
-TEST_BATCH = 32
+TEST_BATCH = 8
 
 
 def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> np.ndarray:
@@ -461,7 +495,7 @@ def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> n
 
     for i0 in range(0, len(X), TEST_BATCH):
         images = [(x, np.flatnonzero(x)) for x in _as_pixels(X[i0 : i0 + TEST_BATCH], net.dtype)]
-        draws = [[Draws.draw(net, rng, T, len(cols))] for _, cols in images]
+        draws = [[Draws.draw(net, rng, T, len(cols))] for _, cols in images]  # in image order
         b = spiking_fast._Batch.zeros(net, len(images))
         out[i0 : i0 + len(images)] = spiking_fast.run(
             net, b, images, [(T, None)], draws, learn=False, test=True

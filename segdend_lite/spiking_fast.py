@@ -27,9 +27,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import poisson_spikes, sigma
+from segdend_lite.neuron import rate, sigma, thinned_counts
 from segdend_lite.spiking import (
-    DT,
     PhaseResult,
     PSP,
     SpikingState,
@@ -130,7 +129,8 @@ def _input_part(net, b: _Batch, i: int, S, cols, WTc, sl, F, omega, learn):
 def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
-    ``draws[i][p]`` (:class:`Draws`), state ``b`` (advanced in place).
+    ``draws[i][p]`` (:class:`~segdend_lite.spiking.Draws`), from state ``b`` (advanced in
+    place).
 
     ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning
     rule needs). ``learn=False``: returns the window-mean output somatic voltage (B, n_out) of
@@ -149,16 +149,11 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
         starts.append(start)
         omega[p, edges[p] : edges[p + 1]] = _window_weights(T, start, dtype)
     phi = cfg.phi_max
-    lam = [(phi * DT * x[cols]).astype(dtype) for x, cols in images]
+    p_in = [x[cols].astype(dtype) for x, cols in images]  # input rate / maximum rate
+    ev = _join(draws, edges)
     WTc = [net._WT[0][cols] for _, cols in images]
-    U = [  # per population: input (list per image, (T_all, n_cols)), then layers (B, T_all, n)
-        [np.concatenate([d[p].U[0] for p in range(P)]) for d in draws]
-    ] + [
-        np.stack([np.concatenate([d[p].U[l] for p in range(P)]) for d in draws])
-        for l in range(1, L + 2)
-    ]
     if cfg.g_A != 0.0:
-        return _run_coupled(net, b, images, phases, draws, omega, lam, WTc, U, learn, test)
+        return _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test)
     # accumulators (B, ...) per phase
     V_h = [np.zeros((P, B, n), dtype) for n in net.layer_sizes[:-1]]
     s_pre = [np.zeros((P, B, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]
@@ -180,7 +175,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
         F = hid[:2] if L else (o_in.K, o_in.C)
         drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
         for i, (x, cols) in enumerate(images):
-            S = poisson_spikes(np.broadcast_to(lam[i], (Tc, len(cols))), U[0][i][sl])
+            S = _input_spikes(ev[0][i], p_in[i], sl, dtype)
             drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, F, omega, learn)
             if learn:
                 s_pre[0][:, i] += means
@@ -189,9 +184,11 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
         for l in range(L + 1):
             if l < L:  # hidden layer l: voltages from the drive
                 _, _, q, p_ = _hidden_ops(_psp_key(psp[l]), a_h, cfg.g_B, Tc, dtype.str)
-                V = drive + np.multiply.outer(q, net.b[l]) + p_[:, None] * b.V[l][:, None]
+                V = drive
+                V += np.multiply.outer(q, net.b[l])
+                V += p_[:, None] * b.V[l][:, None]
                 b.V[l] = V[:, -1].copy()
-                S = poisson_spikes(phi * DT * sigma(V), U[l + 1][:, sl])
+                S = _neuron_spikes(ev[l + 1], V, sl)
                 if learn:
                     V_h[l] += np.einsum("pt,btn->pbn", w, V)
                     spikes[:, l] += _per_phase(S, edges, sl)
@@ -228,9 +225,9 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 V_out += np.einsum("pt,btn->pbn", w, V)
                 if not learn:
                     continue
-                R = phi * sigma(V)
+                R = rate(V, phi)
                 r_out += np.einsum("pt,btn->pbn", w, R)
-                S = poisson_spikes(DT * R, U[L + 1][:, sl])
+                S = _neuron_spikes(ev[L + 1], V, sl)
                 spikes[:, L] += _per_phase(S, edges, sl)
                 o = psp[L + 1].ops(Tc)
                 _advance(b, L + 1, o, S, src_pops, src_mean, src_rows, w, keep_rows)
@@ -259,9 +256,58 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
     return out
 
 
+def _join(draws, edges) -> list:
+    """The candidate spikes of ``draws[i][p]`` (image i, phase p) with steps counted from the
+    start of the first phase: for the input a list over images of (step, unit, u); for each
+    layer one tuple (image, step, unit, u) over all images, in (image, step) order."""
+    P = len(draws[0])
+
+    def one(d, k):
+        evs = [d[p].events[k] for p in range(P)]
+        if P == 1:
+            return evs[0].step, evs[0].unit, evs[0].u
+        return (
+            np.concatenate([e.step + edges[p] for p, e in enumerate(evs)]),
+            np.concatenate([e.unit for e in evs]),
+            np.concatenate([e.u for e in evs]),
+        )
+
+    out = [[one(d, 0) for d in draws]]
+    for k in range(1, len(draws[0][0].events)):
+        per_image = [one(d, k) for d in draws]
+        img = np.repeat(np.arange(len(draws)), [len(e[0]) for e in per_image])
+        out.append((img,) + tuple(np.concatenate(a) for a in zip(*per_image)))
+    return out
+
+
+def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
+    """Input spike counts (Tc, n_cols) of one image over the chunk ``sl``; ``p`` (n_cols,)
+    pixel intensities = rate / maximum rate."""
+    step, unit, u = ev
+    k0, k1 = np.searchsorted(step, [sl.start, sl.stop])
+    unit = unit[k0:k1]
+    n = len(p)
+    cells = (step[k0:k1] - sl.start) * n + unit
+    size = (sl.stop - sl.start) * n
+    return thinned_counts(p[unit], u[k0:k1], cells, size).reshape(-1, n).astype(dtype)
+
+
+def _neuron_spikes(ev, V, sl) -> np.ndarray:
+    """Spike counts (B, Tc, n) of a layer over the chunk ``sl`` with somatic voltages ``V``
+    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``)."""
+    img, step, unit, u = ev
+    B, Tc, n = V.shape
+    sel = (step >= sl.start) & (step < sl.stop)
+    if not sel.all():
+        img, step, unit, u = img[sel], step[sel], unit[sel], u[sel]
+    cells = (img.astype(np.int64) * Tc + (step - sl.start)) * n + unit
+    p = sigma(V.reshape(-1)[cells])
+    return thinned_counts(p, u, cells, V.size).reshape(V.shape).astype(V.dtype)
+
+
 def _per_phase(S, edges, sl) -> np.ndarray:
     """Spike counts of ``S`` (B, Tc, n) per phase (P,)."""
-    per_step = S.sum(axis=(0, 2))
+    per_step = S.reshape(-1, S.shape[2]).sum(axis=1).reshape(S.shape[:2]).sum(axis=0)
     lo = np.clip(edges[:-1] - sl.start, 0, len(per_step))
     hi = np.clip(edges[1:] - sl.start, 0, len(per_step))
     c = np.concatenate([[0.0], np.cumsum(per_step, dtype=np.float64)])
@@ -284,7 +330,7 @@ def _advance(b, k, o, S, src_pops, src_mean, src_rows, w, keep_rows):
     b.X[k] = o.A @ S + o.B @ X
 
 
-def _run_coupled(net, b, images, phases, draws, omega, lam, WTc, U, learn, test):
+def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test):
     """``g_A > 0``: the input drive of all phases in one product per chunk, then the step
     engine through time, image by image."""
     psp0 = net.spiking.psp[0]
@@ -295,7 +341,7 @@ def _run_coupled(net, b, images, phases, draws, omega, lam, WTc, U, learn, test)
         parts, means = [], 0.0
         for sl in _chunks(T_all):
             o = psp0.ops(sl.stop - sl.start)
-            S = poisson_spikes(np.broadcast_to(lam[i], (len(o.K), len(cols))), U[0][i][sl])
+            S = _input_spikes(ev[0][i], p_in[i], sl, net.dtype)
             d, m = _input_part(net, b, i, S, cols, WTc[i], sl, (o.K, o.C), omega, True)
             parts.append(d)
             means = means + m

@@ -38,18 +38,35 @@ def test_psp_filter_traces_equal_convolution():
         np.testing.assert_allclose(blocked, direct, atol=1e-12)
 
 
-def test_poisson_counts_match_rates():
-    """Mean and variance within 5 standard errors; P(0) = exp(-lambda)."""
+@pytest.mark.parametrize("lam_max", [0.2, 1.5])
+def test_thinned_candidates_give_poisson_counts(lam_max):
+    """Counts per (step, unit) cell from thinning: mean, variance and P(0) = exp(-lambda) within
+    5 standard errors for rates from 0.5 % to 100 % of the maximum, with p varying over time
+    too; neighbouring steps uncorrelated."""
     rng = np.random.default_rng(1)
-    for lam in (0.001, 0.024, 0.2, 1.5):
-        n = 400_000
-        S = neuron.poisson_spikes(np.full(n, lam), rng.random(n))
-        se = np.sqrt(lam / n)
-        assert abs(S.mean() - lam) < 5 * se, lam
-        assert abs(np.mean(S == 0) - np.exp(-lam)) < 5 * np.sqrt(
-            np.exp(-lam) * (1 - np.exp(-lam)) / n
-        )
-        assert abs(S.var() - lam) < 0.05 * lam + 10 * se
+    T, n = 4000, 100
+    p = np.empty((T, n))
+    p[:, :25], p[:, 25:50], p[:, 50:75] = 0.005, 0.12, 1.0
+    p[:, 75:] = np.where(np.arange(T)[:, None] % 2 == 0, 0.6, 0.3)  # switches every step
+    step, unit, u = neuron.candidate_events(rng, lam_max, T, n)
+    assert np.all(np.diff(step) >= 0) and unit.dtype == np.int32
+    S = neuron.thinned_counts(p[step, unit], u, step * n + unit, T * n).reshape(T, n)
+    groups = [
+        (S[:, :25], 0.005),
+        (S[:, 25:50], 0.12),
+        (S[:, 50:75], 1.0),
+        (S[0::2, 75:], 0.6),
+        (S[1::2, 75:], 0.3),
+    ]
+    for cells, frac in groups:
+        lam, N = lam_max * frac, cells.size
+        se = np.sqrt(lam / N)
+        assert abs(cells.mean() - lam) < 5 * se, (lam_max, frac)
+        p0 = np.exp(-lam)
+        assert abs(np.mean(cells == 0) - p0) < 5 * np.sqrt(p0 * (1 - p0) / N), (lam_max, frac)
+        assert abs(cells.var() - lam) < 0.05 * lam + 10 * se, (lam_max, frac)
+    r = np.corrcoef(S[:-1, 50:75].ravel(), S[1:, 50:75].ravel())[0, 1]
+    assert abs(r) < 5 / np.sqrt(S[:, 50:75].size)
 
 
 def test_euler_soma_converges_to_k_B_times_basal():
