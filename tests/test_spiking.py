@@ -89,10 +89,14 @@ def test_euler_soma_converges_to_k_B_times_basal():
         {"preset": "authors_code"},
         {"g_A": 0.6, "random_plateau_times": True},
         {"feedback": "layerwise"},
+        {"phase_length": 80, "kernel": "truncated"},  # longer than one chunk of the fast engine
     ],
 )
 @pytest.mark.parametrize("sizes", [(60, 10), (40, 20, 10)])
-def test_step_and_fast_engines_agree(mnist_small, options, sizes):
+def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
+    from segdend_lite import spiking
+
+    monkeypatch.setattr(spiking, "TEST_BATCH", 2)  # test images in batches of 2 and 1
     nets = {e: Network(sizes, Config(engine=e, **F64, **options), seed=2) for e in ("step", "fast")}
     for net in nets.values():
         for i in range(4):
