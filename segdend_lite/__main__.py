@@ -51,6 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--symmetric", action="store_true", help="tie Y to W^T")
     t.add_argument("--symmetric-noise", type=float, default=0.0, metavar="SD")
     t.add_argument("--g-A", dest="g_A", type=float, default=0.0, help="apical conductance")
+    t.add_argument(
+        "--random-plateau-times",
+        action="store_true",
+        help="spiking: each hidden neuron's plateau 0-5 ms before the phase ends",
+    )
+    t.add_argument(
+        "--rate-feedback",
+        action="store_true",
+        help="spiking: apical dendrites receive output rates instead of spikes (paper Fig. 7A)",
+    )
+    t.add_argument(
+        "--preset",
+        choices=["paper", "authors_code"],
+        default="paper",
+        help="authors_code: the code's kernel, window, test length and initial spread",
+    )
     t.add_argument("--init", choices=["design", "authors_code"], default="design")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     t.add_argument("--batch-size", type=int, default=1, help="1 = online (the paper)")
@@ -101,6 +117,9 @@ def train(args: argparse.Namespace) -> int:
             g_A=args.g_A,
             init=args.init,
             dtype=args.dtype,
+            random_plateau_times=args.random_plateau_times,
+            spiking_feedback=not args.rate_feedback,
+            preset=args.preset,
         )
         if args.rule == "backprop":
             net = backprop_network(sizes, config, seed=args.seed)

@@ -65,7 +65,10 @@ class Config:
     to 1, the paper) or ``"truncated"`` to ``kernel_taps`` lags (the code: 10, sum 0.51);
     ``test_length`` ms per test image (paper 500, code 250); ``random_plateau_times``: each
     hidden neuron's plateau ``min(|int(N(0, plateau_sd))|, 5)`` ms before the phase end
-    (paper: variance 3; code: SD 3); ``engine`` ``"fast"`` or ``"step"`` (same results).
+    (paper: variance 3; code: SD 3); ``spiking_feedback``: apical dendrites receive the
+    filtered spikes of the layer that feeds them (the paper's model) or, if False, its rates
+    ``phi_max sigma(V)`` ("rate feedback", paper Fig. 7A); ``engine`` ``"fast"`` or ``"step"``
+    (same results).
 
     ``preset="authors_code"`` switches every option still at its paper default to the authors'
     code's choice (truncated kernel, last-20-steps window, 250-ms test, doubled initial
@@ -103,6 +106,7 @@ class Config:
     test_length: int = 500
     random_plateau_times: bool = False
     plateau_sd: float = math.sqrt(3.0)
+    spiking_feedback: bool = True
     engine: str = "fast"
     preset: str = "paper"
 

@@ -368,7 +368,11 @@ def phase_step(
             else:
                 V_b = s_below @ WT[l] + b[l]  # basal (or output dendrite) potential
             if l < L:  # hidden soma: basal, apical, leak
-                V_a = Y[l] @ st.psp[1 + _apical_source(net, l)].s  # feedback from step t-1
+                src = _apical_source(net, l)  # feedback from step t-1: spikes or rates
+                if cfg.spiking_feedback:
+                    V_a = Y[l] @ st.psp[1 + src].s
+                else:
+                    V_a = Y[l] @ rate(st.V[src], phi)
                 st.V[l] = euler_soma_step(st.V[l], V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A, DT)
                 keep_Va[l][t] = V_a
             else:  # output soma: dendrite, leak, teaching current

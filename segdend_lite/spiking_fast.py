@@ -160,15 +160,15 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
     V_out = np.zeros((P, B, net.n_out), dtype)
     r_out = np.zeros((P, B, net.n_out), dtype)
     spikes = np.zeros((P, L + 1))
-    src_pops = {1 + _apical_source(net, h) for h in range(L)}
-    src_mean = {k: np.zeros((P, B, net.layer_sizes[k - 1]), dtype) for k in src_pops}
-    src_rows = {k: [] for k in src_pops}  # s(t-1) rows, for random plateau times
     keep_rows = learn and draws[0][0].delta is not None
+    ap = _Apical(net, P, B, keep_rows)
+    rate_feedback = not cfg.spiking_feedback
     a_h = 1.0 - cfg.g_L - cfg.g_B
     psp = net.spiking.psp
     for sl in _chunks(T_all):
         Tc = sl.stop - sl.start
         w = omega[:, sl]
+        V_start = [v.copy() for v in b.V] if rate_feedback else None
         hid = _hidden_ops(_psp_key(psp[0]), a_h, cfg.g_B, Tc, dtype.str)
         # ---- first hidden layer (or the output's dendrite) from the input spikes
         o_in = psp[0].ops(Tc)
@@ -188,6 +188,8 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 V += np.multiply.outer(q, net.b[l])
                 V += p_[:, None] * b.V[l][:, None]
                 b.V[l] = V[:, -1].copy()
+                if rate_feedback and l + 1 in ap.pops:
+                    ap.add(l + 1, rate(V_start[l], phi), rate(V, phi), w)
                 S = _neuron_spikes(ev[l + 1], V, sl)
                 if learn:
                     V_h[l] += np.einsum("pt,btn->pbn", w, V)
@@ -207,7 +209,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                     s_pre[l + 1] += np.einsum("pt,btn->pbn", w @ o.K, S) + np.einsum(
                         "pm,bmn->pbn", w @ o.C, X
                     )
-                _advance(b, l + 1, o, S, src_pops, src_mean, src_rows, w, keep_rows)
+                _advance(b, l + 1, o, S, None if rate_feedback else ap, w)
             else:  # output soma, phase by phase (teaching conductances in the target phase)
                 V = np.empty_like(drive)
                 for p, (T, label) in enumerate(phases):
@@ -227,10 +229,12 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                     continue
                 R = rate(V, phi)
                 r_out += np.einsum("pt,btn->pbn", w, R)
+                if rate_feedback and L + 1 in ap.pops:
+                    ap.add(L + 1, rate(V_start[L], phi), R, w)
                 S = _neuron_spikes(ev[L + 1], V, sl)
                 spikes[:, L] += _per_phase(S, edges, sl)
                 o = psp[L + 1].ops(Tc)
-                _advance(b, L + 1, o, S, src_pops, src_mean, src_rows, w, keep_rows)
+                _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
         return V_out[-1]
     out = []
@@ -239,10 +243,10 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
         for h in range(L):
             k = 1 + _apical_source(net, h)
             if keep_rows:
-                rows = np.concatenate(src_rows[k])[edges[p] : edges[p + 1]] @ net.Y[h].T
+                rows = np.concatenate(ap.rows[k])[edges[p] : edges[p + 1]] @ net.Y[h].T
                 V_a.append(_plateau_means(rows, starts[p], draws[0][p].delta[h]))
             else:
-                V_a.append(net.Y[h] @ src_mean[k][p, 0])
+                V_a.append(net.Y[h] @ ap.mean[k][p, 0])
         out.append(
             PhaseResult(
                 V_h=[v[p, 0] for v in V_h],
@@ -314,16 +318,33 @@ def _per_phase(S, edges, sl) -> np.ndarray:
     return c[hi] - c[lo]
 
 
-def _advance(b, k, o, S, src_pops, src_mean, src_rows, w, keep_rows):
-    """Advance population ``k``'s PSP state over a chunk with spikes ``S`` (B, Tc, n); if it is a
-    source of apical input, add its ``s(t-1)`` to the plateau windows."""
+class _Apical:
+    """What the plateau potentials need from the populations that feed apical dendrites (the
+    output, or the layer above): the window means, per phase, of their signal one step earlier
+    (filtered spikes ``s(t-1)``, or rates ``phi_max sigma(V(t-1))`` with rate feedback), and,
+    for random plateau times, the rows themselves."""
+
+    def __init__(self, net, P: int, B: int, keep_rows: bool):
+        self.pops = {1 + _apical_source(net, h) for h in range(net.n_hidden)}
+        self.mean = {k: np.zeros((P, B, net.layer_sizes[k - 1]), net.dtype) for k in self.pops}
+        self.rows = {k: [] for k in self.pops}
+        self.keep_rows = keep_rows
+
+    def add(self, k: int, before: np.ndarray, rows: np.ndarray, w: np.ndarray) -> None:
+        """Population ``k``'s signal over a chunk (B, Tc, n), and its value just before (B, n)."""
+        prev = np.concatenate([before[:, None], rows[:, :-1]], axis=1)  # the signal at t-1
+        self.mean[k] += np.einsum("pt,btn->pbn", w, prev)
+        if self.keep_rows:
+            self.rows[k].append(prev[0])
+
+
+def _advance(b, k, o, S, ap, w):
+    """Advance population ``k``'s PSP state over a chunk with spikes ``S`` (B, Tc, n); if it
+    feeds apical dendrites (and ``ap`` is given: spiking feedback), pass its filtered spikes."""
     X = b.X[k]
-    if k in src_pops:
+    if ap is not None and k in ap.pops:
         s = o.K @ S + o.C @ X  # (B, Tc, n)
-        prev = np.concatenate([b.s[k][:, None], s[:, :-1]], axis=1)  # s(t-1)
-        src_mean[k] += np.einsum("pt,btn->pbn", w, prev)
-        if keep_rows:
-            src_rows[k].append(prev[0])
+        ap.add(k, b.s[k], s, w)
         b.s[k] = s[:, -1].copy()
     else:
         b.s[k] = o.K[-1] @ S + o.C[-1] @ X

@@ -90,6 +90,8 @@ def test_euler_soma_converges_to_k_B_times_basal():
         {"g_A": 0.6, "random_plateau_times": True},
         {"feedback": "layerwise"},
         {"phase_length": 80, "kernel": "truncated"},  # longer than one chunk of the fast engine
+        {"spiking_feedback": False, "random_plateau_times": True},
+        {"spiking_feedback": False, "feedback": "layerwise", "g_A": 0.05},
     ],
 )
 @pytest.mark.parametrize("sizes", [(60, 10), (40, 20, 10)])
