@@ -139,12 +139,12 @@ def test_step_engine_records_traces(mnist_small):
 
 
 def test_short_spiking_training_beats_chance(mnist_small):
-    """Measured (seed 0, 784-100-10, 3,000 images): 20.0 % test error on 300 test images,
-    hidden 106 Hz, output 20 Hz, mean angle to backprop 74 degrees (1,000 images: 52.7 %)."""
+    """Measured (seed 0, 784-100-10, 3,000 images): 18.7 % test error on 300 test images,
+    hidden 107 Hz, output 20 Hz, mean angle to backprop 74 degrees (1,000 images: 53.3 %)."""
     net = Network((100, 10), Config(mode="spiking", test_length=100), seed=0)
     net.fit(mnist_small.x_train[:3000], mnist_small.y_train[:3000], epochs=1, progress=False)
     err = net.evaluate(mnist_small.x_test[:300], mnist_small.y_test[:300], seed=0)
-    assert err < 30.0, f"test error {err:.1f} % after 3,000 spiking images (measured 20.0 %)"
+    assert err < 30.0, f"test error {err:.1f} % after 3,000 spiking images (measured 18.7 %)"
     hidden, out = net.firing_rates()
     assert 50.0 < hidden < 160.0 and 5.0 < out < 40.0, (hidden, out)
     assert 55.0 < np.mean(net._stats["angles"]) < 88.0
