@@ -125,7 +125,7 @@ def _one_epoch(row):
     data = load_mnist(verbose=False)
     net = Network(sizes, Config(mode="spiking", **kw), seed=0)
     t = time.perf_counter()
-    h = net.fit(data.x_train, data.y_train, epochs=1, progress=False)
+    net.fit(data.x_train, data.y_train, epochs=1, progress=False)
     train_s = time.perf_counter() - t
     t = time.perf_counter()
     err = net.evaluate(data.x_test, data.y_test, seed=0)
