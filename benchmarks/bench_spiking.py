@@ -3,6 +3,7 @@ accuracy on full MNIST.
 
     python benchmarks/bench_spiking.py speed
     python benchmarks/bench_spiking.py accuracy [--workers 2] [--out FILE.md]
+    python benchmarks/bench_spiking.py angles --checkpoint results/NAME/checkpoint.npz
 
 Reference (model_spec 14, the authors' code, one thread of this machine): about 28 ms per
 training image and 80 ms per 250-step test image for 784-500-10.
@@ -162,13 +163,65 @@ def accuracy(workers: int, out: str | None) -> None:
             f.write("\n".join(lines) + "\n")
 
 
+def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
+    """Angle between the local and the backprop update of the first hidden layer, per image and
+    for the sums of ``block`` consecutive updates, over ``n`` training images (training on)."""
+    from segdend_lite.neuron import sigma, sigma_prime
+    from segdend_lite.spiking import Draws, phase_lengths
+    from segdend_lite.spiking_fast import _Batch, run
+    from segdend_lite.training import load_checkpoint
+
+    data = load_mnist(verbose=False)
+    net = load_checkpoint(checkpoint)
+    cfg, phi = net.config, net.config.phi_max
+    order = np.random.default_rng(1).choice(len(data.x_train), n, replace=False)
+
+    def angle(a, b):
+        c = float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b)))
+        return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+    per_image, per_block = [], []
+    sums = np.zeros((2, net.n_input, net.layer_sizes[0]))
+    for k, i in enumerate(order):
+        x = data.x_train[i].astype(net.dtype) / 255
+        label, cols = int(data.y_train[i]), np.flatnonzero(data.x_train[i])
+        T_f, T_t = phase_lengths(net)
+        draws = [[Draws.draw(net, net.rng, T, len(cols)) for T in (T_f, T_t)]]
+        b = _Batch.of(net.spiking)
+        f, t = run(net, b, [(x, cols)], [(T_f, None), (T_t, label)], draws)
+        b.store(net.spiking)
+        s_f = sigma(f.V_out)
+        e_L = -cfg.k_D * phi * (t.r_out - phi * s_f) * s_f * (1 - s_f)
+        slope = cfg.k_B * phi * sigma_prime(f.V_h[0])
+        e_local = -(sigma(t.V_a[0]) - sigma(f.V_a[0])) * slope
+        e_bp = (e_L @ net._WT[1].T) * slope
+        per_image.append(angle(e_local, e_bp))
+        sums[0] += np.outer(f.s_pre[0], e_local)
+        sums[1] += np.outer(f.s_pre[0], e_bp)
+        if (k + 1) % block == 0:
+            per_block.append(angle(sums[0], sums[1]))
+            sums[:] = 0.0
+        net._update(f.s_pre, [e_local, e_L])
+    print(
+        f"{checkpoint} ({net.images_seen - n} images seen before): mean angle per image "
+        f"{np.mean(per_image):.1f} deg; angle of the sums of {block} updates "
+        f"{np.mean(per_block):.1f} deg"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["speed", "accuracy"])
+    ap.add_argument("what", choices=["speed", "accuracy", "angles"])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--checkpoint", help="angles: a one-hidden-layer spiking checkpoint")
     args = ap.parse_args()
-    speed() if args.what == "speed" else accuracy(args.workers, args.out)
+    if args.what == "speed":
+        speed()
+    elif args.what == "accuracy":
+        accuracy(args.workers, args.out)
+    else:
+        angles(args.checkpoint)
 
 
 if __name__ == "__main__":
