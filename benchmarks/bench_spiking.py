@@ -176,9 +176,11 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
     cfg, phi = net.config, net.config.phi_max
     order = np.random.default_rng(1).choice(len(data.x_train), n, replace=False)
 
-    def angle(a, b):
-        c = float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b)))
-        return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+    def angle(a, b):  # NaN if either update is exactly zero
+        norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+        if norms == 0.0:
+            return float("nan")
+        return float(np.degrees(np.arccos(np.clip((a * b).sum() / norms, -1.0, 1.0))))
 
     per_image, per_block = [], []
     sums = np.zeros((2, net.n_input, net.layer_sizes[0]))
@@ -204,8 +206,8 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
         net._update(f.s_pre, [e_local, e_L])
     print(
         f"{checkpoint} ({net.images_seen - n} images seen before): mean angle per image "
-        f"{np.mean(per_image):.1f} deg; angle of the sums of {block} updates "
-        f"{np.mean(per_block):.1f} deg"
+        f"{np.nanmean(per_image):.1f} deg; angle of the sums of {block} updates "
+        f"{np.nanmean(per_block):.1f} deg"
     )
 
 
@@ -221,7 +223,8 @@ def main() -> None:
     elif args.what == "accuracy":
         accuracy(args.workers, args.out)
     else:
-        angles(args.checkpoint)
+        with np.errstate(over="ignore"):  # sigma(-large): exp overflows to the right 0
+            angles(args.checkpoint)
 
 
 if __name__ == "__main__":
