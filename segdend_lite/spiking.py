@@ -214,9 +214,9 @@ class SpikingState:
 
 @dataclass
 class Events:
-    """Candidate spikes of one population over one phase (see
+    """Candidate spikes of one population over ``T`` steps (see
     :func:`~segdend_lite.neuron.candidate_events`): ``step``, ``unit``, ``u`` (K,) in step order,
-    for a phase of ``T`` steps and ``n`` units."""
+    for ``n`` units."""
 
     step: np.ndarray
     unit: np.ndarray
@@ -232,31 +232,53 @@ class Events:
         unit = self.unit[k0:k1]
         return thinned_counts(p[unit], self.u[k0:k1], unit, self.n).astype(p.dtype)
 
+    def part(self, start: int, T: int) -> Events:
+        """The candidates of steps ``start .. start + T - 1``, counted from ``start``."""
+        k0, k1 = np.searchsorted(self.step, [start, start + T])
+        return Events(self.step[k0:k1] - start, self.unit[k0:k1], self.u[k0:k1], T, self.n)
+
 
 @dataclass
 class Draws:
-    """The random numbers of one phase: candidate spikes per population, plateau offsets."""
+    """The random numbers of an image's phases, drawn before they run: candidate spikes per
+    population over all their steps, and per phase the plateau offsets."""
 
     events: list[Events]  # input (units = the image's non-zero pixels), hidden layers, output
-    delta: list[np.ndarray] | None = None  # per hidden neuron, steps before the phase end
+    lengths: tuple[int, ...]  # the phase lengths (steps)
+    delta: list[list[np.ndarray]] | None = None  # per phase, per hidden layer: steps before end
 
     @classmethod
-    def draw(cls, net, rng: np.random.Generator, T: int, n_cols: int) -> Draws:
-        """Draw, in this order: plateau offsets (if random plateau times), then candidate
-        spikes at the maximum rate ``phi_max`` for the ``n_cols`` input pixels, each hidden
-        layer and the output, for ``T`` steps."""
+    def draw(cls, net, rng: np.random.Generator, lengths, n_cols: int) -> Draws:
+        """Draw, in this order: plateau offsets for each phase (if random plateau times), then
+        candidate spikes at the maximum rate ``phi_max`` for the ``n_cols`` input pixels, each
+        hidden layer and the output, over all ``sum(lengths)`` steps. ``lengths``: the phase
+        lengths, or one number for a single phase."""
         cfg = net.config
+        lengths = (int(lengths),) if np.ndim(lengths) == 0 else tuple(int(T) for T in lengths)
         delta = None
         if cfg.random_plateau_times and net.n_hidden:
             delta = [
-                np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, n)).astype(int), 5)
-                for n in net.layer_sizes[:-1]
+                [
+                    np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, n)).astype(int), 5)
+                    for n in net.layer_sizes[:-1]
+                ]
+                for _ in lengths
             ]
+        T = sum(lengths)
         events = [
             Events(*candidate_events(rng, cfg.phi_max * DT, T, n, net.dtype), T, n)
             for n in (n_cols,) + net.layer_sizes
         ]
-        return cls(events, delta)
+        return cls(events, lengths, delta)
+
+    def phase(self, p: int) -> Draws:
+        """The draws of phase ``p`` alone, its steps counted from its start."""
+        start, T = sum(self.lengths[:p]), self.lengths[p]
+        return Draws(
+            [e.part(start, T) for e in self.events],
+            (T,),
+            None if self.delta is None else [self.delta[p]],
+        )
 
 
 @dataclass
@@ -398,7 +420,7 @@ def phase_step(
     return PhaseResult(
         V_h=[V_mean[offsets[h] : offsets[h + 1]] for h in range(L)],
         V_a=[
-            _plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[h])
+            _plateau_means(keep_Va[h], start, None if draws.delta is None else draws.delta[0][h])
             for h in range(L)
         ],
         s_pre=[input_drive[1] if input_drive is not None else keep_s[0][start:].mean(axis=0)]
@@ -432,7 +454,7 @@ def run_phase(net, x, cols, T, label, draws, test=False, engine=None, record=Non
     from segdend_lite import spiking_fast
 
     b = spiking_fast._Batch.of(net.spiking)
-    (r,) = spiking_fast.run(net, b, [(x, cols)], [(T, label)], [[draws]], test=test)
+    (r,) = spiking_fast.run(net, b, [(x, cols)], [(T, label)], [draws], test=test)
     b.store(net.spiking)
     return r
 
@@ -445,19 +467,17 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     phi = cfg.phi_max
     cols = np.flatnonzero(x)
     T_f, T_t = phase_lengths(net)
-    draws_f = Draws.draw(net, net.rng, T_f, len(cols))
-    draws_t = Draws.draw(net, net.rng, T_t, len(cols))
+    draws = Draws.draw(net, net.rng, (T_f, T_t), len(cols))
     if (engine or cfg.engine) == "fast":
         from segdend_lite import spiking_fast
 
         b = spiking_fast._Batch.of(net.spiking)
-        draws = [[draws_f, draws_t]]
         phases = [(T_f, None), (T_t, label)]
-        f, t = spiking_fast.run(net, b, [(x, cols)], phases, draws)
+        f, t = spiking_fast.run(net, b, [(x, cols)], phases, [draws])
         b.store(net.spiking)
     else:
-        f = phase_step(net, net.spiking, x, cols, T_f, None, draws_f)
-        t = phase_step(net, net.spiking, x, cols, T_t, label, draws_t)
+        f = phase_step(net, net.spiking, x, cols, T_f, None, draws.phase(0))
+        t = phase_step(net, net.spiking, x, cols, T_t, label, draws.phase(1))
     s_f = sigma(f.V_out)
     e_L = -cfg.k_D * phi * (t.r_out - phi * s_f) * s_f * (1.0 - s_f)
     alpha_f = [sigma(v) for v in f.V_a]
@@ -470,8 +490,9 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     return float(d @ d) / net.n_out, int(np.argmax(f.V_out) != label)
 
 
-#: Test images simulated together by the fast engine.
-TEST_BATCH = 8
+#: Test images simulated together by the fast engine (more makes arrays of several MB, which
+#: cost page faults on every allocation and run slower on this machine's measurements).
+TEST_BATCH = 4
 
 
 def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> np.ndarray:
@@ -499,7 +520,7 @@ def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> n
 
     for i0 in range(0, len(X), TEST_BATCH):
         images = [(x, np.flatnonzero(x)) for x in _as_pixels(X[i0 : i0 + TEST_BATCH], net.dtype)]
-        draws = [[Draws.draw(net, rng, T, len(cols))] for _, cols in images]  # in image order
+        draws = [Draws.draw(net, rng, T, len(cols)) for _, cols in images]  # in image order
         b = spiking_fast._Batch.zeros(net, len(images))
         out[i0 : i0 + len(images)] = spiking_fast.run(
             net, b, images, [(T, None)], draws, learn=False, test=True

@@ -129,8 +129,8 @@ def _input_part(net, b: _Batch, i: int, S, cols, WTc, sl, F, omega, learn):
 def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
-    ``draws[i][p]`` (:class:`~segdend_lite.spiking.Draws`), from state ``b`` (advanced in
-    place).
+    ``draws[i]`` (:class:`~segdend_lite.spiking.Draws` of all the phases), from state ``b``
+    (advanced in place).
 
     ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning
     rule needs). ``learn=False``: returns the window-mean output somatic voltage (B, n_out) of
@@ -150,7 +150,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
         omega[p, edges[p] : edges[p + 1]] = _window_weights(T, start, dtype)
     phi = cfg.phi_max
     p_in = [x[cols].astype(dtype) for x, cols in images]  # input rate / maximum rate
-    ev = _join(draws, edges)
+    ev = _join(draws)
     WTc = [net._WT[0][cols] for _, cols in images]
     if cfg.g_A != 0.0:
         return _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test)
@@ -160,7 +160,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
     V_out = np.zeros((P, B, net.n_out), dtype)
     r_out = np.zeros((P, B, net.n_out), dtype)
     spikes = np.zeros((P, L + 1))
-    keep_rows = learn and draws[0][0].delta is not None
+    keep_rows = learn and draws[0].delta is not None
     ap = _Apical(net, P, B, keep_rows)
     rate_feedback = not cfg.spiking_feedback
     a_h = 1.0 - cfg.g_L - cfg.g_B
@@ -190,10 +190,10 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 b.V[l] = V[:, -1].copy()
                 if rate_feedback and l + 1 in ap.pops:
                     ap.add(l + 1, rate(V_start[l], phi), rate(V, phi), w)
-                S = _neuron_spikes(ev[l + 1], V, sl)
+                S, counts = _neuron_spikes(ev[l + 1], V, sl, edges)
                 if learn:
                     V_h[l] += np.einsum("pt,btn->pbn", w, V)
-                    spikes[:, l] += _per_phase(S, edges, sl)
+                    spikes[:, l] += counts
                 # PSPs of layer l feed the layer above
                 o = psp[l + 1].ops(Tc)
                 X = b.X[l + 1]
@@ -231,8 +231,8 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 r_out += np.einsum("pt,btn->pbn", w, R)
                 if rate_feedback and L + 1 in ap.pops:
                     ap.add(L + 1, rate(V_start[L], phi), R, w)
-                S = _neuron_spikes(ev[L + 1], V, sl)
-                spikes[:, L] += _per_phase(S, edges, sl)
+                S, counts = _neuron_spikes(ev[L + 1], V, sl, edges)
+                spikes[:, L] += counts
                 o = psp[L + 1].ops(Tc)
                 _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
@@ -244,7 +244,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
             k = 1 + _apical_source(net, h)
             if keep_rows:
                 rows = np.concatenate(ap.rows[k])[edges[p] : edges[p + 1]] @ net.Y[h].T
-                V_a.append(_plateau_means(rows, starts[p], draws[0][p].delta[h]))
+                V_a.append(_plateau_means(rows, starts[p], draws[0].delta[p][h]))
             else:
                 V_a.append(net.Y[h] @ ap.mean[k][p, 0])
         out.append(
@@ -260,27 +260,21 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
     return out
 
 
-def _join(draws, edges) -> list:
-    """The candidate spikes of ``draws[i][p]`` (image i, phase p) with steps counted from the
-    start of the first phase: for the input a list over images of (step, unit, u); for each
-    layer one tuple (image, step, unit, u) over all images, in (image, step) order."""
-    P = len(draws[0])
-
-    def one(d, k):
-        evs = [d[p].events[k] for p in range(P)]
-        if P == 1:
-            return evs[0].step, evs[0].unit, evs[0].u
-        return (
-            np.concatenate([e.step + edges[p] for p, e in enumerate(evs)]),
-            np.concatenate([e.unit for e in evs]),
-            np.concatenate([e.u for e in evs]),
-        )
-
-    out = [[one(d, 0) for d in draws]]
-    for k in range(1, len(draws[0][0].events)):
-        per_image = [one(d, k) for d in draws]
-        img = np.repeat(np.arange(len(draws)), [len(e[0]) for e in per_image])
-        out.append((img,) + tuple(np.concatenate(a) for a in zip(*per_image)))
+def _join(draws) -> list:
+    """The candidate spikes of ``draws[i]`` (image i): for the input a list over images of
+    (step, unit, u); for each layer one tuple (image, step, unit, u) over all images, in
+    (image, step) order."""
+    out = [[(d.events[0].step, d.events[0].unit, d.events[0].u) for d in draws]]
+    for k in range(1, len(draws[0].events)):
+        evs = [d.events[k] for d in draws]
+        img = np.repeat(np.arange(len(evs)), [len(e.step) for e in evs])
+        if len(evs) == 1:
+            out.append((img, evs[0].step, evs[0].unit, evs[0].u))
+        else:
+            out.append(
+                (img,)
+                + tuple(np.concatenate(a) for a in zip(*((e.step, e.unit, e.u) for e in evs)))
+            )
     return out
 
 
@@ -296,26 +290,20 @@ def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
     return thinned_counts(p[unit], u[k0:k1], cells, size).reshape(-1, n).astype(dtype)
 
 
-def _neuron_spikes(ev, V, sl) -> np.ndarray:
+def _neuron_spikes(ev, V, sl, edges) -> tuple[np.ndarray, np.ndarray]:
     """Spike counts (B, Tc, n) of a layer over the chunk ``sl`` with somatic voltages ``V``
-    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``)."""
+    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``); and the
+    number of spikes in each phase (P,) (phases between ``edges``)."""
     img, step, unit, u = ev
     B, Tc, n = V.shape
-    sel = (step >= sl.start) & (step < sl.stop)
-    if not sel.all():
+    if len(step) and (step.min() < sl.start or step.max() >= sl.stop):
+        sel = (step >= sl.start) & (step < sl.stop)
         img, step, unit, u = img[sel], step[sel], unit[sel], u[sel]
     cells = (img.astype(np.int64) * Tc + (step - sl.start)) * n + unit
-    p = sigma(V.reshape(-1)[cells])
-    return thinned_counts(p, u, cells, V.size).reshape(V.shape).astype(V.dtype)
-
-
-def _per_phase(S, edges, sl) -> np.ndarray:
-    """Spike counts of ``S`` (B, Tc, n) per phase (P,)."""
-    per_step = S.reshape(-1, S.shape[2]).sum(axis=1).reshape(S.shape[:2]).sum(axis=0)
-    lo = np.clip(edges[:-1] - sl.start, 0, len(per_step))
-    hi = np.clip(edges[1:] - sl.start, 0, len(per_step))
-    c = np.concatenate([[0.0], np.cumsum(per_step, dtype=np.float64)])
-    return c[hi] - c[lo]
+    keep = u < sigma(V.reshape(-1)[cells])  # thinning, as in neuron.thinned_counts
+    S = np.bincount(cells[keep], minlength=V.size).reshape(V.shape).astype(V.dtype)
+    phase = np.searchsorted(edges[1:-1], step[keep], side="right")
+    return S, np.bincount(phase, minlength=len(edges) - 1)
 
 
 class _Apical:
@@ -380,7 +368,7 @@ def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, tes
                 cols,
                 T,
                 label,
-                draws[i][p],
+                draws[i].phase(p),
                 test=test,
                 input_drive=(drive[edges[p] : edges[p + 1]], means[p]),
             )
