@@ -155,10 +155,10 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
     if cfg.g_A != 0.0:
         return _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test)
     # accumulators (B, ...) per phase
-    V_h = [np.zeros((P, B, n), dtype) for n in net.layer_sizes[:-1]]
-    s_pre = [np.zeros((P, B, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]
-    V_out = np.zeros((P, B, net.n_out), dtype)
-    r_out = np.zeros((P, B, net.n_out), dtype)
+    V_h = [np.zeros((B, P, n), dtype) for n in net.layer_sizes[:-1]]
+    s_pre = [np.zeros((B, P, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]
+    V_out = np.zeros((B, P, net.n_out), dtype)
+    r_out = np.zeros((B, P, net.n_out), dtype)
     spikes = np.zeros((P, L + 1))
     keep_rows = learn and draws[0].delta is not None
     ap = _Apical(net, P, B, keep_rows)
@@ -178,7 +178,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
             S = _input_spikes(ev[0][i], p_in[i], sl, dtype)
             drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, F, omega, learn)
             if learn:
-                s_pre[0][:, i] += means
+                s_pre[0][i] += means
         if not L:
             drive += net.b[0]  # the output dendrite's bias
         for l in range(L + 1):
@@ -192,7 +192,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                     ap.add(l + 1, rate(V_start[l], phi), rate(V, phi), w)
                 S, counts = _neuron_spikes(ev[l + 1], V, sl, edges)
                 if learn:
-                    V_h[l] += np.einsum("pt,btn->pbn", w, V)
+                    V_h[l] += w @ V
                     spikes[:, l] += counts
                 # PSPs of layer l feed the layer above
                 o = psp[l + 1].ops(Tc)
@@ -206,9 +206,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 else:
                     drive = o.K @ D + o.C @ XW + net.b[L]  # output dendrite V^b
                 if learn:
-                    s_pre[l + 1] += np.einsum("pt,btn->pbn", w @ o.K, S) + np.einsum(
-                        "pm,bmn->pbn", w @ o.C, X
-                    )
+                    s_pre[l + 1] += (w @ o.K) @ S + (w @ o.C) @ X
                 _advance(b, l + 1, o, S, None if rate_feedback else ap, w)
             else:  # output soma, phase by phase (teaching conductances in the target phase)
                 V = np.empty_like(drive)
@@ -224,11 +222,11 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                     Vp = M @ u + p_[:, None] * b.V[L][:, None]
                     V[:, lo - sl.start : hi - sl.start] = Vp
                     b.V[L] = Vp[:, -1].copy()
-                V_out += np.einsum("pt,btn->pbn", w, V)
+                V_out += w @ V
                 if not learn:
                     continue
                 R = rate(V, phi)
-                r_out += np.einsum("pt,btn->pbn", w, R)
+                r_out += w @ R
                 if rate_feedback and L + 1 in ap.pops:
                     ap.add(L + 1, rate(V_start[L], phi), R, w)
                 S, counts = _neuron_spikes(ev[L + 1], V, sl, edges)
@@ -236,7 +234,7 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 o = psp[L + 1].ops(Tc)
                 _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
-        return V_out[-1]
+        return V_out[:, -1]
     out = []
     for p in range(P):
         V_a = []
@@ -246,14 +244,14 @@ def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = 
                 rows = np.concatenate(ap.rows[k])[edges[p] : edges[p + 1]] @ net.Y[h].T
                 V_a.append(_plateau_means(rows, starts[p], draws[0].delta[p][h]))
             else:
-                V_a.append(net.Y[h] @ ap.mean[k][p, 0])
+                V_a.append(net.Y[h] @ ap.mean[k][0, p])
         out.append(
             PhaseResult(
-                V_h=[v[p, 0] for v in V_h],
+                V_h=[v[0, p] for v in V_h],
                 V_a=V_a,
-                s_pre=[s[p, 0] for s in s_pre],
-                V_out=V_out[p, 0],
-                r_out=r_out[p, 0],
+                s_pre=[s[0, p] for s in s_pre],
+                V_out=V_out[0, p],
+                r_out=r_out[0, p],
                 spikes=list(spikes[p]),
             )
         )
@@ -314,14 +312,14 @@ class _Apical:
 
     def __init__(self, net, P: int, B: int, keep_rows: bool):
         self.pops = {1 + _apical_source(net, h) for h in range(net.n_hidden)}
-        self.mean = {k: np.zeros((P, B, net.layer_sizes[k - 1]), net.dtype) for k in self.pops}
+        self.mean = {k: np.zeros((B, P, net.layer_sizes[k - 1]), net.dtype) for k in self.pops}
         self.rows = {k: [] for k in self.pops}
         self.keep_rows = keep_rows
 
     def add(self, k: int, before: np.ndarray, rows: np.ndarray, w: np.ndarray) -> None:
         """Population ``k``'s signal over a chunk (B, Tc, n), and its value just before (B, n)."""
         prev = np.concatenate([before[:, None], rows[:, :-1]], axis=1)  # the signal at t-1
-        self.mean[k] += np.einsum("pt,btn->pbn", w, prev)
+        self.mean[k] += w @ prev
         if self.keep_rows:
             self.rows[k].append(prev[0])
 
