@@ -138,6 +138,23 @@ def test_step_engine_records_traces(mnist_small):
     assert r.trace[1]["V"][-1, 0] > 2.0  # the taught unit is pushed up in the target phase
 
 
+def test_rate_feedback_sends_output_rates_of_the_previous_step(mnist_small):
+    """With ``spiking_feedback=False`` the apical potential at step t is ``Y phi_max sigma(V)``
+    of the output somata at step t-1 (paper Fig. 7A, "rate feedback")."""
+    from segdend_lite.spiking import Draws, run_phase
+
+    cfg = Config(engine="step", spiking_feedback=False, **F64)
+    net = Network((30, 10), cfg, seed=1)
+    x = mnist_small.x_train[3] / 255.0
+    cols = np.flatnonzero(x)
+    draws = Draws.draw(net, net.rng, 40, len(cols))
+    r = run_phase(net, x, cols, 40, 2, draws, record={0: [0, 5], 1: list(range(10))})
+    V_out = r.trace[1]["V"]  # (40, 10)
+    expected = (cfg.phi_max * neuron.sigma(V_out[:-1])) @ net.Y[0][[0, 5]].T
+    np.testing.assert_allclose(r.trace[0]["V_a"][1:], expected, rtol=1e-12)
+    assert np.ptp(r.trace[0]["V_a"][1:, 0]) > 0.01  # the teaching signal changes it
+
+
 def test_short_spiking_training_beats_chance(mnist_small):
     """Measured (seed 0, 784-100-10, 3,000 images): 18.7 % test error on 300 test images,
     hidden 107 Hz, output 20 Hz, mean angle to backprop 74 degrees (1,000 images: 53.3 %)."""
