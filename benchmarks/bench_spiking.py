@@ -168,7 +168,7 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
     for the sums of ``block`` consecutive updates, over ``n`` training images (training on)."""
     from segdend_lite.neuron import sigma, sigma_prime
     from segdend_lite.spiking import Draws, phase_lengths
-    from segdend_lite.spiking_fast import _Batch, run
+    from segdend_lite.spiking_fast import BatchState, run
     from segdend_lite.training import load_checkpoint
 
     data = load_mnist(verbose=False)
@@ -189,7 +189,7 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
         label, cols = int(data.y_train[i]), np.flatnonzero(data.x_train[i])
         T_f, T_t = phase_lengths(net)
         draws = [[Draws.draw(net, net.rng, T, len(cols)) for T in (T_f, T_t)]]
-        b = _Batch.of(net.spiking)
+        b = BatchState.of(net.spiking)
         f, t = run(net, b, [(x, cols)], [(T_f, None), (T_t, label)], draws)
         b.store(net.spiking)
         s_f = sigma(f.V_out)

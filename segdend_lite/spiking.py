@@ -8,10 +8,11 @@ Two engines compute the same thing from the same random draws:
   products over whole stretches of time (the PSP filter and the Euler soma are linear
   recursions), with test images in batches.
 
-Random draws: at the start of each phase, candidate spikes at the maximum rate ``phi_max`` are
-drawn for the whole phase in one fixed order (input pixels, hidden layers, output); a candidate
-is kept with probability rate / ``phi_max`` (thinning, :func:`~segdend_lite.neuron.thinned_counts`),
-which gives exact Poisson counts per 1-ms step. Both engines consume the same draws.
+Random draws (:class:`Draws`): before an image's phases run, candidate spikes at the maximum
+rate ``phi_max`` are drawn for all their steps in one fixed order (input pixels, hidden layers,
+output); a candidate is kept with probability rate / ``phi_max`` (thinning,
+:func:`~segdend_lite.neuron.thinned_counts`), which gives exact Poisson counts per 1-ms step.
+Both engines consume the same draws.
 
 Per image (training): a forward phase (no teaching), a target phase (teaching conductances
 ``g_E = t``, ``g_I = 1 - t`` on the output), each ``phase_length`` ms plus a random Wald extra;
@@ -453,7 +454,7 @@ def run_phase(net, x, cols, T, label, draws, test=False, engine=None, record=Non
         return phase_step(net, net.spiking, x, cols, T, label, draws, test, record)
     from segdend_lite import spiking_fast
 
-    b = spiking_fast._Batch.of(net.spiking)
+    b = spiking_fast.BatchState.of(net.spiking)
     (r,) = spiking_fast.run(net, b, [(x, cols)], [(T, label)], [draws], test=test)
     b.store(net.spiking)
     return r
@@ -471,7 +472,7 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     if (engine or cfg.engine) == "fast":
         from segdend_lite import spiking_fast
 
-        b = spiking_fast._Batch.of(net.spiking)
+        b = spiking_fast.BatchState.of(net.spiking)
         phases = [(T_f, None), (T_t, label)]
         f, t = spiking_fast.run(net, b, [(x, cols)], phases, [draws])
         b.store(net.spiking)
@@ -521,7 +522,7 @@ def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> n
     for i0 in range(0, len(X), TEST_BATCH):
         images = [(x, np.flatnonzero(x)) for x in _as_pixels(X[i0 : i0 + TEST_BATCH], net.dtype)]
         draws = [Draws.draw(net, rng, T, len(cols)) for _, cols in images]  # in image order
-        b = spiking_fast._Batch.zeros(net, len(images))
+        b = spiking_fast.BatchState.zeros(net, len(images))
         out[i0 : i0 + len(images)] = spiking_fast.run(
             net, b, images, [(T, None)], draws, learn=False, test=True
         )

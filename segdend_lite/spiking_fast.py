@@ -64,7 +64,7 @@ def _chunks(T: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-class _Batch:
+class BatchState:
     """The state of ``B`` networks that share weights: per population PSP rows ``X`` (B, m, n)
     and last value ``s`` (B, n); per layer somatic voltages ``V`` (B, n_l)."""
 
@@ -72,7 +72,7 @@ class _Batch:
         self.X, self.s, self.V = X, s, V
 
     @classmethod
-    def of(cls, st: SpikingState) -> _Batch:
+    def of(cls, st: SpikingState) -> BatchState:
         return cls(
             [p.rows[None].copy() for p in st.psp],
             [p.s[None].copy() for p in st.psp],
@@ -80,7 +80,7 @@ class _Batch:
         )
 
     @classmethod
-    def zeros(cls, net, B: int) -> _Batch:
+    def zeros(cls, net, B: int) -> BatchState:
         st = SpikingState.zeros(net)
         return cls(
             [np.repeat(p.rows[None], B, 0) for p in st.psp],
@@ -100,7 +100,7 @@ def _psp_key(p: PSP) -> tuple:
     return (p.full, p.tau_s, p.tau_L, p.n_taps)
 
 
-def _input_part(net, b: _Batch, i: int, S, cols, WTc, sl, F, omega, learn):
+def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, F, omega, learn):
     """Image ``i``'s first-layer term over one chunk: ``F[0] S W^T + F[1] X W^T`` (Tc, n_0) for
     input spikes ``S`` (Tc, len(cols)) and state rows ``X``; also (if ``learn``) the window means
     of the input PSPs per phase (P, 784). Advances the input state of image ``i``."""
@@ -126,7 +126,7 @@ def _input_part(net, b: _Batch, i: int, S, cols, WTc, sl, F, omega, learn):
     return out, means
 
 
-def run(net, b: _Batch, images, phases, draws, learn: bool = True, test: bool = False):
+def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
     ``draws[i]`` (:class:`~segdend_lite.spiking.Draws` of all the phases), from state ``b``
@@ -354,7 +354,7 @@ def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, tes
             means = means + m
         drive = np.concatenate(parts)
         st = SpikingState.zeros(net)
-        b_i = _Batch(
+        b_i = BatchState(
             [X[i : i + 1] for X in b.X], [s[i : i + 1] for s in b.s], [v[i : i + 1] for v in b.V]
         )
         b_i.store(st)
