@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import rate, sigma, thinned_counts
+from segdend_lite.neuron import rate, sigma
 from segdend_lite.spiking import (
     PhaseResult,
     PSP,
@@ -190,7 +190,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                 b.V[l] = V[:, -1].copy()
                 if rate_feedback and l + 1 in ap.pops:
                     ap.add(l + 1, rate(V_start[l], phi), rate(V, phi), w)
-                S, counts = _neuron_spikes(ev[l + 1], V, sl, edges)
+                S, counts = _neuron_spikes(ev[l + 1], V, sl, edges if learn else None)
                 if learn:
                     V_h[l] += w @ V
                     spikes[:, l] += counts
@@ -276,6 +276,12 @@ def _join(draws) -> list:
     return out
 
 
+def _counts(cells: np.ndarray, size: int, dtype) -> np.ndarray:
+    """How many times each of ``size`` cells occurs in ``cells``, as an array (size,) of
+    ``dtype``."""
+    return np.bincount(cells, minlength=size).astype(dtype)
+
+
 def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
     """Input spike counts (Tc, n_cols) of one image over the chunk ``sl``; ``p`` (n_cols,)
     pixel intensities = rate / maximum rate."""
@@ -284,14 +290,14 @@ def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
     unit = unit[k0:k1]
     n = len(p)
     cells = (step[k0:k1] - sl.start) * n + unit
-    size = (sl.stop - sl.start) * n
-    return thinned_counts(p[unit], u[k0:k1], cells, size).reshape(-1, n).astype(dtype)
+    keep = u[k0:k1] < p[unit]  # thinning, as in neuron.thinned_counts
+    return _counts(cells[keep], (sl.stop - sl.start) * n, dtype).reshape(-1, n)
 
 
-def _neuron_spikes(ev, V, sl, edges) -> tuple[np.ndarray, np.ndarray]:
+def _neuron_spikes(ev, V, sl, edges=None) -> tuple[np.ndarray, np.ndarray | None]:
     """Spike counts (B, Tc, n) of a layer over the chunk ``sl`` with somatic voltages ``V``
-    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``); and the
-    number of spikes in each phase (P,) (phases between ``edges``)."""
+    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``); and, if
+    ``edges`` (phase boundaries, one image) are given, the number of spikes in each phase."""
     img, step, unit, u = ev
     B, Tc, n = V.shape
     if len(step) and (step.min() < sl.start or step.max() >= sl.stop):
@@ -299,9 +305,10 @@ def _neuron_spikes(ev, V, sl, edges) -> tuple[np.ndarray, np.ndarray]:
         img, step, unit, u = img[sel], step[sel], unit[sel], u[sel]
     cells = (img.astype(np.int64) * Tc + (step - sl.start)) * n + unit
     keep = u < sigma(V.reshape(-1)[cells])  # thinning, as in neuron.thinned_counts
-    S = np.bincount(cells[keep], minlength=V.size).reshape(V.shape).astype(V.dtype)
-    phase = np.searchsorted(edges[1:-1], step[keep], side="right")
-    return S, np.bincount(phase, minlength=len(edges) - 1)
+    S = _counts(cells[keep], V.size, V.dtype).reshape(V.shape)
+    if edges is None:
+        return S, None
+    return S, np.diff(np.searchsorted(step[keep], edges.astype(step.dtype)))
 
 
 class _Apical:
