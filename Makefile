@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test train bench exercises clean-venv
+.PHONY: lab test train train-spiking bench exercises clean-venv
 
 $(VENV)/.course: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,15 @@ train: $(VENV)/.course
 	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode rate --out results/rate_784-500-10 \
 		$(if $(wildcard results/rate_784-500-10/checkpoint.npz),--resume,)
 
+train-spiking: $(VENV)/.course
+	OPENBLAS_NUM_THREADS=1 $(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode spiking \
+		--out results/spiking_784-500-10 \
+		$(if $(wildcard results/spiking_784-500-10/checkpoint.npz),--resume,)
+
 bench: $(VENV)/.course
 	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_accuracy.py
+	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/bench_spiking.py speed
 
 clean-venv:
 	rm -rf $(VENV)
