@@ -38,3 +38,17 @@ def test_bad_option_gives_a_clear_error(tmp_path, capsys):
     code = main(["train", "--sparse-feedback", "1.5", "--data", "small", "--out", str(tmp_path)])
     assert code == 2 and "sparse_feedback" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_spiking_options_reach_the_configuration(tmp_path, capsys):
+    from segdend_lite.training import load_checkpoint
+
+    out = tmp_path / "spiking"
+    args = ["train", "--mode", "spiking", "--hidden", "20", "--epochs", "1", "--data", "small"]
+    args += ["--rate-feedback", "--random-plateau-times", "--preset", "authors_code"]
+    assert main(args + ["--out", str(out), "--no-progress"]) == 0
+    cfg = load_checkpoint(out / "checkpoint.npz").config
+    assert cfg.mode == "spiking" and not cfg.spiking_feedback and cfg.random_plateau_times
+    assert (cfg.kernel, cfg.window, cfg.test_length) == ("truncated", "code", 250)
+    history = json.loads((out / "history.json").read_text())
+    assert history["test_error"][1] < 80.0 and history["hidden_rate_hz"][1] > 0
