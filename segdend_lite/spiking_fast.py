@@ -11,6 +11,8 @@ same random draws, reorganised:
   phase, so a hidden layer's somatic voltages over both phases of a training image follow from
   the spikes below in one product: ``V = g_B M (K S + C X) W^T + g_B M 1 b + p V_{-1}``, with
   ``G = g_B M K`` applied to the (few) input columns before ``W^T``.
+- Spikes come from the drawn candidates (thinning): sigma(V) is needed only where a candidate
+  falls, gathered from the block of voltages.
 - Test images are independent (the state is reset), so they run as a batch: everything but the
   input products is computed for the whole batch at once.
 
@@ -37,6 +39,7 @@ from segdend_lite.spiking import (
     _teaching,
     _window_weights,
     phase_step,
+    psp_ops,
     soma_ops,
     window,
 )
@@ -50,8 +53,6 @@ def _hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
     """``G = g_B M K`` (T, T), ``H = g_B M C`` (T, m), ``q = g_B M 1`` (T,), ``p`` (T,): the
     hidden soma over ``T`` steps from the spikes ``S`` and state rows ``X`` of the layer below:
     ``V = G S W^T + H X W^T + q b + p V_{-1}``."""
-    from segdend_lite.spiking import psp_ops
-
     o = psp_ops(*psp_key, T, dtype)
     M, p = soma_ops(a, T, dtype)
     return g_B * (M @ o.K), g_B * (M @ o.C), g_B * M.sum(axis=1), p
