@@ -138,6 +138,17 @@ class Config:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"Config.{name}={value!r} must be None or a positive number")
+        for name in (
+            "symmetric_feedback",
+            "random_phase_lengths",
+            "random_plateau_times",
+            "spiking_feedback",
+        ):
+            value = getattr(self, name)
+            if type(value).__name__ == "bool_":  # numpy's bool
+                object.__setattr__(self, name, bool(value))
+            elif not isinstance(value, bool):
+                raise ValueError(f"Config.{name}={value!r} must be True or False")
         for name in ("phase_length", "settle", "code_window", "kernel_taps", "test_length"):
             value = getattr(self, name)
             if not isinstance(value, (int,)) or isinstance(value, bool) or value < 1:

@@ -256,6 +256,9 @@ def test_bad_input_gives_clear_errors(tmp_path):
         Config(feedback="sideways")
     with pytest.raises(ValueError, match="Config.g_A"):
         Config(g_A=-1)
+    with pytest.raises(ValueError, match="Config.spiking_feedback"):
+        Config(spiking_feedback="no")
+    assert Config(random_plateau_times=np.bool_(True)).random_plateau_times is True
     with pytest.raises(ValueError, match="Config.lr has 1"):
         Network((20, 10), Config(lr=(0.1,)))
     with pytest.raises(ValueError, match="W\\[0\\] has shape"):
