@@ -145,7 +145,7 @@ class Config:
             "spiking_feedback",
         ):
             value = getattr(self, name)
-            if type(value).__name__ == "bool_":  # numpy's bool
+            if getattr(getattr(value, "dtype", None), "kind", "") == "b" and value.ndim == 0:
                 object.__setattr__(self, name, bool(value))
             elif not isinstance(value, bool):
                 raise ValueError(f"Config.{name}={value!r} must be True or False")
