@@ -292,7 +292,8 @@ def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
     n = len(p)
     cells = (step[k0:k1] - sl.start) * n + unit
     keep = u[k0:k1] < p[unit]  # thinning, as in neuron.thinned_counts
-    return _counts(cells[keep], (sl.stop - sl.start) * n, dtype).reshape(-1, n)
+    Tc = sl.stop - sl.start
+    return _counts(cells[keep], Tc * n, dtype).reshape(Tc, n)
 
 
 def _neuron_spikes(ev, V, sl, edges=None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -117,6 +117,19 @@ def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
     )
 
 
+def test_blank_image_is_simulated_alike_by_both_engines():
+    """An image with no lit pixel (no input spikes) trains and tests without error."""
+    nets = {e: Network((20, 10), Config(engine=e, **F64), seed=0) for e in ("step", "fast")}
+    for net in nets.values():
+        net.train_step(np.zeros(784), 3)
+    np.testing.assert_allclose(nets["step"].b[0], nets["fast"].b[0], atol=1e-12)
+    assert np.abs(nets["fast"].b[0] - Network((20, 10), Config(**F64), seed=0).b[0]).max() > 0
+    blank = np.zeros((2, 784), np.uint8)
+    np.testing.assert_allclose(
+        nets["step"].output_voltage(blank, seed=1), nets["fast"].output_voltage(blank, seed=1)
+    )
+
+
 def test_step_engine_records_traces(mnist_small):
     from segdend_lite.spiking import Draws, run_phase
 
