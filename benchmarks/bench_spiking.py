@@ -188,7 +188,7 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
         x = data.x_train[i].astype(net.dtype) / 255
         label, cols = int(data.y_train[i]), np.flatnonzero(data.x_train[i])
         T_f, T_t = phase_lengths(net)
-        draws = [[Draws.draw(net, net.rng, T, len(cols)) for T in (T_f, T_t)]]
+        draws = [Draws.draw(net, net.rng, (T_f, T_t), len(cols))]
         b = BatchState.of(net.spiking)
         f, t = run(net, b, [(x, cols)], [(T_f, None), (T_t, label)], draws)
         b.store(net.spiking)
