@@ -110,6 +110,9 @@ def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
         np.testing.assert_allclose(a, b, atol=1e-10)
     for a, b in zip(step.spiking.V, fast.spiking.V):
         np.testing.assert_allclose(a, b, atol=1e-10)
+    for p, q in zip(step.spiking.psp, fast.spiking.psp):  # the carried-over PSP state
+        np.testing.assert_allclose(p.rows, q.rows, atol=1e-10)
+        np.testing.assert_allclose(p.s, q.s, atol=1e-10)
     np.testing.assert_array_equal(step._stats["spikes"], fast._stats["spikes"])
     X = mnist_small.x_test[:3]
     np.testing.assert_allclose(
