@@ -21,6 +21,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
 from segdend_lite import Config, Network  # noqa: E402
+from segdend_lite.atomic import atomic_write_bytes  # noqa: E402
 from segdend_lite.baselines import backprop_network, feedback_alignment_network  # noqa: E402
 from segdend_lite.data import load_mnist  # noqa: E402
 
@@ -94,8 +95,7 @@ def main() -> None:
             print(line, flush=True)
             lines.append(line)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 import numpy as np  # noqa: E402
 
 from segdend_lite import Config, Network  # noqa: E402
+from segdend_lite.atomic import atomic_write_bytes  # noqa: E402
 from segdend_lite.data import load_mnist  # noqa: E402
 
 AUTHORS_TRAIN_MS, AUTHORS_TEST_MS = 28.0, 80.0
@@ -159,8 +160,7 @@ def accuracy(workers: int, out: str | None) -> None:
             print(line, flush=True)
             lines.append(line)
     if out:
-        with open(out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        atomic_write_bytes(out, ("\n".join(lines) + "\n").encode())
 
 
 def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
