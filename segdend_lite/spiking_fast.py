@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import rate, sigma
+from segdend_lite.neuron import rate, sigma, thinned_counts
 from segdend_lite.spiking import (
     PhaseResult,
     PSP,
@@ -101,12 +101,12 @@ def _psp_key(p: PSP) -> tuple:
     return (p.full, p.tau_s, p.tau_L, p.n_taps)
 
 
-def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, F, omega, learn):
+def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn):
     """Image ``i``'s first-layer term over one chunk: ``F[0] S W^T + F[1] X W^T`` (Tc, n_0) for
     input spikes ``S`` (Tc, len(cols)) and state rows ``X``; also (if ``learn``) the window means
-    of the input PSPs per phase (P, 784). Advances the input state of image ``i``."""
+    of the input PSPs per phase (P, 784). ``o``: the input's :class:`PSPOps` for the chunk.
+    Advances the input state of image ``i``."""
     WT0 = net._WT[0]
-    o = net.spiking.psp[0].ops(sl.stop - sl.start)
     X = b.X[0][i]
     out = (F[0] @ S) @ WTc
     live = np.flatnonzero(np.any(X != 0, axis=0))
@@ -170,31 +170,31 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
         Tc = sl.stop - sl.start
         w = omega[:, sl]
         V_start = [v.copy() for v in b.V] if rate_feedback else None
-        hid = _hidden_ops(_psp_key(psp[0]), a_h, cfg.g_B, Tc, dtype.str)
+        # the same PSP kernel for every population: one set of hidden-soma operators
+        G, H, q, p_h = _hidden_ops(_psp_key(psp[0]), a_h, cfg.g_B, Tc, dtype.str)
         # ---- first hidden layer (or the output's dendrite) from the input spikes
         o_in = psp[0].ops(Tc)
-        F = hid[:2] if L else (o_in.K, o_in.C)
+        F = (G, H) if L else (o_in.K, o_in.C)
         drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
         for i, (x, cols) in enumerate(images):
             S = _input_spikes(ev[0][i], p_in[i], sl, dtype)
-            drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, F, omega, learn)
+            drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, o_in, F, omega, learn)
             if learn:
                 s_pre[0][i] += means
         if not L:
             drive += net.b[0]  # the output dendrite's bias
         for l in range(L + 1):
             if l < L:  # hidden layer l: voltages from the drive
-                _, _, q, p_ = _hidden_ops(_psp_key(psp[l]), a_h, cfg.g_B, Tc, dtype.str)
                 V = drive
                 V += np.multiply.outer(q, net.b[l])
-                V += p_[:, None] * b.V[l][:, None]
+                V += p_h[:, None] * b.V[l][:, None]
                 b.V[l] = V[:, -1].copy()
                 if rate_feedback and l + 1 in ap.pops:
                     ap.add(l + 1, rate(V_start[l], phi), rate(V, phi), w)
-                S, counts = _neuron_spikes(ev[l + 1], V, sl, edges if learn else None)
+                S = _neuron_spikes(ev[l + 1], V, sl)
                 if learn:
                     V_h[l] += w @ V
-                    spikes[:, l] += counts
+                    spikes[:, l] += _phase_counts(S, edges, sl)
                 # PSPs of layer l feed the layer above
                 o = psp[l + 1].ops(Tc)
                 X = b.X[l + 1]
@@ -202,7 +202,6 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                 D = S @ WT
                 XW = X @ WT
                 if l + 1 < L:
-                    G, H, _, _ = _hidden_ops(_psp_key(psp[l + 1]), a_h, cfg.g_B, Tc, dtype.str)
                     drive = G @ D + H @ XW
                 else:
                     drive = o.K @ D + o.C @ XW + net.b[L]  # output dendrite V^b
@@ -230,8 +229,8 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                 r_out += w @ R
                 if rate_feedback and L + 1 in ap.pops:
                     ap.add(L + 1, rate(V_start[L], phi), R, w)
-                S, counts = _neuron_spikes(ev[L + 1], V, sl, edges)
-                spikes[:, L] += counts
+                S = _neuron_spikes(ev[L + 1], V, sl)
+                spikes[:, L] += _phase_counts(S, edges, sl)
                 o = psp[L + 1].ops(Tc)
                 _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
@@ -277,40 +276,40 @@ def _join(draws) -> list:
     return out
 
 
-def _counts(cells: np.ndarray, size: int, dtype) -> np.ndarray:
-    """How many times each of ``size`` cells occurs in ``cells``, as an array (size,) of
-    ``dtype``."""
-    return np.bincount(cells, minlength=size).astype(dtype)
-
-
 def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
     """Input spike counts (Tc, n_cols) of one image over the chunk ``sl``; ``p`` (n_cols,)
     pixel intensities = rate / maximum rate."""
     step, unit, u = ev
     k0, k1 = np.searchsorted(step, [sl.start, sl.stop])
     unit = unit[k0:k1]
-    n = len(p)
+    n, Tc = len(p), sl.stop - sl.start
     cells = (step[k0:k1] - sl.start) * n + unit
-    keep = u[k0:k1] < p[unit]  # thinning, as in neuron.thinned_counts
-    Tc = sl.stop - sl.start
-    return _counts(cells[keep], Tc * n, dtype).reshape(Tc, n)
+    return thinned_counts(p[unit], u[k0:k1], cells, Tc * n).reshape(Tc, n).astype(dtype)
 
 
-def _neuron_spikes(ev, V, sl, edges=None) -> tuple[np.ndarray, np.ndarray | None]:
+def _neuron_spikes(ev, V, sl) -> np.ndarray:
     """Spike counts (B, Tc, n) of a layer over the chunk ``sl`` with somatic voltages ``V``
-    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``); and, if
-    ``edges`` (phase boundaries, one image) are given, the number of spikes in each phase."""
+    (B, Tc, n): candidates kept with probability ``sigma(V)`` (rate / ``phi_max``), which is
+    needed only where a candidate falls."""
     img, step, unit, u = ev
     B, Tc, n = V.shape
     if len(step) and (step.min() < sl.start or step.max() >= sl.stop):
         sel = (step >= sl.start) & (step < sl.stop)
         img, step, unit, u = img[sel], step[sel], unit[sel], u[sel]
     cells = (img.astype(np.int64) * Tc + (step - sl.start)) * n + unit
-    keep = u < sigma(V.reshape(-1)[cells])  # thinning, as in neuron.thinned_counts
-    S = _counts(cells[keep], V.size, V.dtype).reshape(V.shape)
-    if edges is None:
-        return S, None
-    return S, np.diff(np.searchsorted(step[keep], edges.astype(step.dtype)))
+    p = sigma(V.reshape(-1)[cells])
+    return thinned_counts(p, u, cells, V.size).reshape(V.shape).astype(V.dtype)
+
+
+def _phase_counts(S, edges, sl) -> np.ndarray:
+    """Spikes of image 0 in each phase (P,) within the chunk ``sl``; ``S`` (B, Tc, n)."""
+    rows = S[0]
+    return np.array(
+        [
+            rows[max(lo - sl.start, 0) : max(hi - sl.start, 0)].sum()
+            for lo, hi in zip(edges[:-1], edges[1:])
+        ]
+    )
 
 
 class _Apical:
@@ -358,7 +357,7 @@ def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, tes
         for sl in _chunks(T_all):
             o = psp0.ops(sl.stop - sl.start)
             S = _input_spikes(ev[0][i], p_in[i], sl, net.dtype)
-            d, m = _input_part(net, b, i, S, cols, WTc[i], sl, (o.K, o.C), omega, True)
+            d, m = _input_part(net, b, i, S, cols, WTc[i], sl, o, (o.K, o.C), omega, True)
             parts.append(d)
             means = means + m
         drive = np.concatenate(parts)
