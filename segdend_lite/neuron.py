@@ -29,6 +29,47 @@ def sigma_prime(x: np.ndarray) -> np.ndarray:
     return s * (1.0 - s)
 
 
+def basal_potential(W: np.ndarray, s: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Basal (or output-dendrite) potential ``V^b = W s + b`` (Methods, "Neuronal dynamics";
+    model_spec section 3): instantaneous, no dendritic dynamics.
+
+    ``W`` (n, m) feed-forward weights, ``s`` (m,) or (N, m) filtered presynaptic spike trains
+    (rates in rate mode), ``b`` (n,). Returns (n,) or (N, n).
+    """
+    return s @ W.T + b
+
+
+def apical_potential(Y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Apical potential ``V^a = Y s`` of a hidden layer (Methods, "Neuronal dynamics"): ``Y``
+    (n_h, n_src) fixed feedback weights, ``s`` (n_src,) or (N, n_src) the filtered spikes (or
+    rates) of the output layer. Returns (n_h,) or (N, n_h)."""
+    return s @ Y.T
+
+
+def teaching_conductances(label: int | None, n_out: int, dtype=np.float64):
+    """Teaching conductances of the output layer (paper eqs. 18-20): in the target phase
+    ``g_E = t`` and ``g_I = 1 - t`` for the one-hot target ``t`` of ``label``; in the forward
+    phase (``label=None``) both are zero. Returns ``g_E``, ``g_I``, each (n_out,)."""
+    g_E = np.zeros(n_out, dtype)
+    if label is None:
+        return g_E, g_E.copy()
+    g_E[label] = 1.0
+    return g_E, 1.0 - g_E
+
+
+def teaching_current(V, g_E, g_I, E_E: float, E_I: float):
+    """Teaching current ``I = g_E (E_E - V) + g_I (E_I - V)`` into the output soma (paper eq. 19).
+    Any shapes that broadcast."""
+    return g_E * (E_E - V) + g_I * (E_I - V)
+
+
+def euler_output_step(V, V_b, I, g_L: float, g_D: float, dt: float = 1.0):
+    """One forward-Euler step of the output soma (paper eq. 18 with ``C_m = 1``, ``V_R = 0``):
+    ``V + dt (-g_L V + g_D (V_b - V) + I)``, with ``I`` the teaching current. Any shapes that
+    broadcast."""
+    return V + dt * (-g_L * V + g_D * (V_b - V) + I)
+
+
 def k_B(g_L: float, g_B: float, g_A: float = 0.0) -> float:
     """Hidden-soma steady-state gain ``k_B = g_B / (g_L + g_B + g_A)``.
 
