@@ -44,4 +44,4 @@ clean-venv:
 	rm -rf $(VENV)
 
 exercises: $(VENV)/.course
-	$(PY) -m segdend_lite.exercises build
+	$(PY) -m segdend_lite.course.exercises build

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
 from segdend_lite import Config, Network  # noqa: E402
 from segdend_lite.atomic import atomic_write_bytes  # noqa: E402
-from segdend_lite.baselines import backprop_network, feedback_alignment_network  # noqa: E402
+from segdend_lite.model.baselines import backprop_network, feedback_alignment_network  # noqa: E402
 from segdend_lite.data import load_mnist  # noqa: E402
 
 ROWS = [

@@ -3,7 +3,7 @@
     python benchmarks/bench_speed.py [--images 20000] [--threads N]
 
 Prints images/s for online training (the fast engine and the plain line-by-line equations of
-segdend_lite.reference, same dtype), minibatch training and batched evaluation, for 784-500-10
+segdend_lite.model.reference, same dtype), minibatch training and batched evaluation, for 784-500-10
 and 784-500-100-10. Uses full MNIST (cache/mirrors/offline route).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from segdend_lite import Config, Network
 from segdend_lite.data import load_mnist
-from segdend_lite.reference import plain_rate_step
+from segdend_lite.model.reference import plain_rate_step
 
 
 def rate(n: int, seconds: float) -> str:

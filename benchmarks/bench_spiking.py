@@ -39,8 +39,8 @@ def _train_ms(net, X, y, n):
 def _test_floor(net, X_test) -> tuple[float, float]:
     """Per test image (ms): the fast engine's input products ``(G S) W^T`` (chunks of
     ``CHUNK`` steps) alone, and drawing the candidate spikes alone."""
-    from segdend_lite.spiking import Draws
-    from segdend_lite.spiking_fast import _chunks, _hidden_ops, _input_spikes, _psp_key
+    from segdend_lite.model.spiking import Draws
+    from segdend_lite.model.spiking_fast import _chunks, _hidden_ops, _input_spikes, _psp_key
 
     cfg, T = net.config, net.config.test_length
     rng = np.random.default_rng(0)
@@ -166,10 +166,10 @@ def accuracy(workers: int, out: str | None) -> None:
 def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
     """Angle between the local and the backprop update of the first hidden layer, per image and
     for the sums of ``block`` consecutive updates, over ``n`` training images (training on)."""
-    from segdend_lite.neuron import sigma, sigma_prime
-    from segdend_lite.spiking import Draws, phase_lengths
-    from segdend_lite.spiking_fast import BatchState, run
-    from segdend_lite.training import load_checkpoint
+    from segdend_lite.model.neuron import sigma, sigma_prime
+    from segdend_lite.model.spiking import Draws, phase_lengths
+    from segdend_lite.model.spiking_fast import BatchState, run
+    from segdend_lite.model.training import load_checkpoint
 
     data = load_mnist(verbose=False)
     net = load_checkpoint(checkpoint)

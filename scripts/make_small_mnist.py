@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from segdend_lite.data import FILES, SMALL_DIR, load_mnist, sha256_of_array
-from segdend_lite.idx import write_idx
+from segdend_lite.data.idx import write_idx
 
 PER_CLASS = {"train": 500, "test": 100}
 

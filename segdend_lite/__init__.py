@@ -5,8 +5,8 @@ Modules: ``data`` (verified MNIST), ``neuron`` (single-neuron equations), ``conf
 and options), ``network`` (the model), ``baselines``, ``training``, ``analysis``, ``plots``.
 """
 
-from segdend_lite.config import Config
-from segdend_lite.network import Network
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import Network
 
 __all__ = ["Config", "Network"]
 __version__ = "0.1.0"

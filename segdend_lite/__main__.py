@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from segdend_lite.atomic import atomic_write_bytes
-from segdend_lite.baselines import backprop_network, feedback_alignment_network
-from segdend_lite.config import Config
-from segdend_lite.network import Network
-from segdend_lite.training import fit, load_checkpoint
+from segdend_lite.model.baselines import backprop_network, feedback_alignment_network
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import Network
+from segdend_lite.model.training import fit, load_checkpoint
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,7 +167,7 @@ def _save_plot(history: dict, path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from segdend_lite.plots import plot_learning_curves, use_house_style
+    from segdend_lite.course.plots import plot_learning_curves, use_house_style
 
     use_house_style()
     fig, ax = plt.subplots(figsize=(6, 3.5))

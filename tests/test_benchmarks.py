@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 from segdend_lite import Config, Network
-from segdend_lite.training import save_checkpoint
+from segdend_lite.model.training import save_checkpoint
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_spiking.py"
 

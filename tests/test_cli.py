@@ -41,7 +41,7 @@ def test_bad_option_gives_a_clear_error(tmp_path, capsys):
 
 
 def test_spiking_options_reach_the_configuration(tmp_path, capsys):
-    from segdend_lite.training import load_checkpoint
+    from segdend_lite.model.training import load_checkpoint
 
     out = tmp_path / "spiking"
     args = ["train", "--mode", "spiking", "--hidden", "20", "--epochs", "1", "--data", "small"]

@@ -19,7 +19,7 @@ import pytest
 
 from segdend_lite import data as D
 from segdend_lite.atomic import atomic_write, atomic_write_bytes
-from segdend_lite.idx import encode_idx
+from segdend_lite.data.idx import encode_idx
 
 ROOT = Path(__file__).resolve().parents[1]
 

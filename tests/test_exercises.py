@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from segdend_lite import checks
-from segdend_lite import exercises as ex
+from segdend_lite.course import checks
+from segdend_lite.course import exercises as ex
 
 
 @pytest.fixture(autouse=True)

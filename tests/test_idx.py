@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from segdend_lite.data import load_idx_folder
-from segdend_lite.idx import encode_idx, parse_idx, read_idx, write_idx
+from segdend_lite.data.idx import encode_idx, parse_idx, read_idx, write_idx
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])

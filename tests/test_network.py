@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segdend_lite import neuron
-from segdend_lite.analysis import angle_to_backprop, jacobian_condition
-from segdend_lite.baselines import (
+from segdend_lite.model import neuron
+from segdend_lite.model.analysis import angle_to_backprop, jacobian_condition
+from segdend_lite.model.baselines import (
     backprop_network,
     feedback_alignment_network,
     gradients,
     output_loss,
 )
-from segdend_lite.config import Config
-from segdend_lite.network import Network
-from segdend_lite.reference import plain_rate_step
-from segdend_lite.training import load_checkpoint, save_checkpoint
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import Network
+from segdend_lite.model.reference import plain_rate_step
+from segdend_lite.model.training import load_checkpoint, save_checkpoint
 
 F64 = Config(dtype="float64")
 
@@ -275,7 +275,7 @@ def test_bad_input_gives_clear_errors(tmp_path):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    import segdend_lite.training as T
+    import segdend_lite.model.training as T
 
     orig = T.np.savez
     T.np.savez = boom

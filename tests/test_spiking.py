@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segdend_lite import Config, Network, neuron
-from segdend_lite.spiking import PSP, soma_block
+from segdend_lite import Config, Network
+from segdend_lite.model import neuron
+from segdend_lite.model.spiking import PSP, soma_block
 
 F64 = dict(mode="spiking", dtype="float64")
 
@@ -96,7 +97,7 @@ def test_euler_soma_converges_to_k_B_times_basal():
 )
 @pytest.mark.parametrize("sizes", [(60, 10), (40, 20, 10)])
 def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
-    from segdend_lite import spiking
+    from segdend_lite.model import spiking
 
     monkeypatch.setattr(spiking, "TEST_BATCH", 2)  # test images in batches of 2 and 1
     nets = {e: Network(sizes, Config(engine=e, **F64, **options), seed=2) for e in ("step", "fast")}
@@ -134,7 +135,7 @@ def test_blank_image_is_simulated_alike_by_both_engines():
 
 
 def test_step_engine_records_traces(mnist_small):
-    from segdend_lite.spiking import Draws, run_phase
+    from segdend_lite.model.spiking import Draws, run_phase
 
     net = Network((30, 10), Config(engine="step", **F64), seed=0)
     x = mnist_small.x_train[0] / 255.0
@@ -157,7 +158,7 @@ def test_step_engine_records_traces(mnist_small):
 def test_rate_feedback_sends_output_rates_of_the_previous_step(mnist_small):
     """With ``spiking_feedback=False`` the apical potential at step t is ``Y phi_max sigma(V)``
     of the output somata at step t-1 (paper Fig. 7A, "rate feedback")."""
-    from segdend_lite.spiking import Draws, run_phase
+    from segdend_lite.model.spiking import Draws, run_phase
 
     cfg = Config(engine="step", spiking_feedback=False, **F64)
     net = Network((30, 10), cfg, seed=1)
@@ -196,7 +197,7 @@ def test_spiking_checkpoint_resume_equals_straight_run(tmp_path, mnist_small):
     straight.fit(X, y, epochs=2, progress=False)
     first = Network((30, 10), cfg, seed=3)
     first.fit(X, y, epochs=1, progress=False, checkpoint=tmp_path / "s.npz")
-    from segdend_lite.training import load_checkpoint
+    from segdend_lite.model.training import load_checkpoint
 
     resumed = load_checkpoint(tmp_path / "s.npz")
     resumed.fit(X, y, epochs=1, progress=False)

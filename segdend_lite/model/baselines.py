@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.config import Config
-from segdend_lite.network import Network
-from segdend_lite.neuron import sigma
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import Network
+from segdend_lite.model.neuron import sigma
 
 
 def backprop_network(

@@ -7,8 +7,8 @@ lines ``### BEGIN SOLUTION`` and ``### END SOLUTION``. This tool writes
   same indentation (signatures and docstrings stay), outputs cleared;
 - ``exercises/solutions/NN_*.ipynb``: the same notebooks with the markers removed.
 
-    python -m segdend_lite.exercises build     # (re)generate
-    python -m segdend_lite.exercises check     # exit 1 if the committed files are stale
+    python -m segdend_lite.course.exercises build     # (re)generate
+    python -m segdend_lite.course.exercises check     # exit 1 if the committed files are stale
 
 A small json-based tool is enough here (nbgrader's generate_assignment would bring a database
 and a fixed course layout for the same two transformations).
@@ -22,7 +22,7 @@ from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("Your turn: replace this line with your solution.")'
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _transform(source: str, student: bool) -> str:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in bad:
             print(f"stale: {p.relative_to(ROOT)} (run `make exercises`)")
         return 1 if bad else 0
-    print("usage: python -m segdend_lite.exercises build|check", file=sys.stderr)
+    print("usage: python -m segdend_lite.course.exercises build|check", file=sys.stderr)
     return 2
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from segdend_lite.mlp import MLP, train
-from segdend_lite.neuron import simulate_neuron
-from segdend_lite.plots import PALETTE
+from segdend_lite.model.mlp import MLP, train
+from segdend_lite.model.neuron import simulate_neuron
+from segdend_lite.course.plots import PALETTE
 
 
 def _interactive(draw, **controls):
@@ -234,8 +234,8 @@ def phase_explorer_data(net, x: np.ndarray, label: int, neuron: int, seed: int =
     depression) and ``output_rates_f``/``_t`` (Hz, window means)."""
     import copy
 
-    from segdend_lite.neuron import sigma
-    from segdend_lite.spiking import Draws, run_phase, window
+    from segdend_lite.model.neuron import sigma
+    from segdend_lite.model.spiking import Draws, run_phase, window
 
     if net.config.mode != "spiking" or net.n_hidden < 1:
         raise ValueError("the phase explorer needs a spiking network with a hidden layer")

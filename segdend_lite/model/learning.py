@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.neuron import sigma, sigma_prime
+from segdend_lite.model.neuron import sigma, sigma_prime
 
 
 def plateau(V_a_mean: np.ndarray) -> np.ndarray:

@@ -1,12 +1,12 @@
 """The fast engine of the spiking model: stretches of time as matrix products, images in batches.
 
-It computes what the step engine (:func:`segdend_lite.spiking.phase_step`) computes, from the
+It computes what the step engine (:func:`segdend_lite.model.spiking.phase_step`) computes, from the
 same random draws, reorganised:
 
 - Input spikes do not depend on the network, so a whole stretch of input drive is one matrix
   product over the image's non-zero pixels (about 150 of 784).
 - The PSP filter and the Euler soma are linear recursions, written as (T, T) matrices
-  (:func:`~segdend_lite.spiking.psp_ops`, :func:`~segdend_lite.spiking.soma_ops`).
+  (:func:`~segdend_lite.model.spiking.psp_ops`, :func:`~segdend_lite.model.spiking.soma_ops`).
 - With ``g_A = 0`` no soma depends on feedback, and the weights only change after the target
   phase, so a hidden layer's somatic voltages over both phases of a training image follow from
   the spikes below in one product: ``V = g_B M (K S + C X) W^T + g_B M 1 b + p V_{-1}``, with
@@ -29,8 +29,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import rate, sigma, thinned_counts
-from segdend_lite.spiking import (
+from segdend_lite.model.neuron import rate, sigma, thinned_counts
+from segdend_lite.model.spiking import (
     PhaseResult,
     PSP,
     SpikingState,
@@ -130,7 +130,7 @@ def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn
 def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
-    ``draws[i]`` (:class:`~segdend_lite.spiking.Draws` of all the phases), from state ``b``
+    ``draws[i]`` (:class:`~segdend_lite.model.spiking.Draws` of all the phases), from state ``b``
     (advanced in place).
 
     ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segdend_lite import init as initialization
-from segdend_lite.config import Config
-from segdend_lite.neuron import sigma
+from segdend_lite.model import init as initialization
+from segdend_lite.model.config import Config
+from segdend_lite.model.neuron import sigma
 
 N_INPUT = 784
-#: What ``net.history`` records per epoch (see :func:`segdend_lite.training.fit`).
+#: What ``net.history`` records per epoch (see :func:`segdend_lite.model.training.fit`).
 HISTORY_KEYS = (
     "epoch",
     "images",
@@ -144,7 +144,7 @@ class Network:
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         self.reset_stats()
         if cfg.mode == "spiking":
-            from segdend_lite.spiking import SpikingState
+            from segdend_lite.model.spiking import SpikingState
 
             self.spiking = SpikingState.zeros(self)
 
@@ -339,7 +339,7 @@ class Network:
         forward phase misclassified the image (0 or 1).
         """
         if self.config.mode == "spiking":
-            from segdend_lite.spiking import train_image
+            from segdend_lite.model.spiking import train_image
 
             return train_image(self, x, label)
         nz = np.flatnonzero(x)
@@ -406,7 +406,7 @@ class Network:
         derived from the network's seed and the images it has seen)."""
         X = np.atleast_2d(np.asarray(X))
         if self.config.mode == "spiking":
-            from segdend_lite.spiking import test_voltages
+            from segdend_lite.model.spiking import test_voltages
 
             self._check_images(X[:1])
             if seed is None:
@@ -432,7 +432,7 @@ class Network:
         return float(100.0 * np.mean(self.predict(X, seed=seed) != y))
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 1, shuffle: bool = True, **kwargs):
-        """Train; see :func:`segdend_lite.training.fit` for the options. Returns a History."""
-        from segdend_lite.training import fit
+        """Train; see :func:`segdend_lite.model.training.fit` for the options. Returns a History."""
+        from segdend_lite.model.training import fit
 
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, **kwargs)

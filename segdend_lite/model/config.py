@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from segdend_lite import neuron
+from segdend_lite.model import neuron
 
 MODES = ("rate", "spiking")
 FEEDBACK = ("broadcast", "layerwise")

@@ -1,6 +1,6 @@
 """The rate-mode learning step written plainly, one line per equation (model_spec section 8.1).
 
-This is the oracle that the fast engine in :mod:`segdend_lite.network` is tested against and
+This is the oracle that the fast engine in :mod:`segdend_lite.model.network` is tested against and
 the baseline its speed is measured against. It works on plain lists of arrays, dense, one image
 at a time, broadcast feedback and the local hidden update only. Read it next to the paper.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.config import Config
-from segdend_lite.neuron import output_target_voltage, sigma
+from segdend_lite.model.config import Config
+from segdend_lite.model.neuron import output_target_voltage, sigma
 
 
 def plain_rate_step(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from segdend_lite.neuron import sigma
+from segdend_lite.model.neuron import sigma
 
 
 def sigma_prime_from_output(s: np.ndarray) -> np.ndarray:

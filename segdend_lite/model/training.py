@@ -1,7 +1,7 @@
 """Training loops, history and checkpoints.
 
-``fit`` trains a :class:`~segdend_lite.network.Network` for some more epochs, online (the paper)
-or in minibatches, with a tqdm progress bar (a widget in a notebook, a text bar in a terminal),
+``fit`` trains a :class:`~segdend_lite.model.network.Network` for some more epochs, online (the
+paper) or in minibatches, with a tqdm progress bar (a widget in a notebook, a text bar in a terminal),
 and appends to ``net.history``. A checkpoint is a ``.npz`` file without pickles: the arrays, the
 configuration as JSON, the random generator's state and the history; it is written atomically.
 Resuming from a checkpoint continues exactly as an uninterrupted run with the same seed would.
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from segdend_lite.atomic import atomic_write
-from segdend_lite.config import Config
-from segdend_lite.network import HISTORY_KEYS, Network
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import HISTORY_KEYS, Network
 
 CHECKPOINT_VERSION = 1
 _BLOCK = 1000  # images converted to floats at a time (keeps memory flat)

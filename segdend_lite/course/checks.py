@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from segdend_lite import mlp, neuron
+from segdend_lite.model import mlp, neuron
 from segdend_lite.atomic import atomic_write_bytes
-from segdend_lite.neuron import sigma
+from segdend_lite.model.neuron import sigma
 
 Cases = Callable[[np.random.Generator], list[tuple]]
 
@@ -187,7 +187,7 @@ _register(
         ],
         (
             "The logistic function's derivative can be written with the function itself.",
-            "sigma'(a) = sigma(a) * (1 - sigma(a)); use segdend_lite.neuron.sigma.",
+            "sigma'(a) = sigma(a) * (1 - sigma(a)); use segdend_lite.model.neuron.sigma.",
         ),
         "s = sigma(a)\nreturn s * (1 - s)",
     )

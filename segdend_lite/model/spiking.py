@@ -4,14 +4,14 @@ Two engines compute the same thing from the same random draws:
 
 - ``step``: a loop over time steps, one line per equation (the paper's "Simulation details":
   layers bottom to top; in each layer dendrites, then soma, then spikes). It can record traces.
-- ``fast`` (:mod:`segdend_lite.spiking_fast`): the same computation reorganised as matrix
+- ``fast`` (:mod:`segdend_lite.model.spiking_fast`): the same computation reorganised as matrix
   products over whole stretches of time (the PSP filter and the Euler soma are linear
   recursions), with test images in batches.
 
 Random draws (:class:`Draws`): before an image's phases run, candidate spikes at the maximum
 rate ``phi_max`` are drawn for all their steps in one fixed order (input pixels, hidden layers,
 output); a candidate is kept with probability rate / ``phi_max`` (thinning,
-:func:`~segdend_lite.neuron.thinned_counts`), which gives exact Poisson counts per 1-ms step.
+:func:`~segdend_lite.model.neuron.thinned_counts`), which gives exact Poisson counts per 1-ms step.
 Both engines consume the same draws.
 
 Per image (training): a forward phase (no teaching), a target phase (teaching conductances
@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.neuron import (
+from segdend_lite.model.neuron import (
     candidate_events,
     euler_soma_step,
     psp_taps,
@@ -216,8 +216,8 @@ class SpikingState:
 @dataclass
 class Events:
     """Candidate spikes of one population over ``T`` steps (see
-    :func:`~segdend_lite.neuron.candidate_events`): ``step``, ``unit``, ``u`` (K,) in step order,
-    for ``n`` units."""
+    :func:`~segdend_lite.model.neuron.candidate_events`): ``step``, ``unit``, ``u`` (K,) in
+    step order, for ``n`` units."""
 
     step: np.ndarray
     unit: np.ndarray
@@ -452,7 +452,7 @@ def run_phase(net, x, cols, T, label, draws, test=False, engine=None, record=Non
     engine = engine or net.config.engine
     if engine == "step" or record:
         return phase_step(net, net.spiking, x, cols, T, label, draws, test, record)
-    from segdend_lite import spiking_fast
+    from segdend_lite.model import spiking_fast
 
     b = spiking_fast.BatchState.of(net.spiking)
     (r,) = spiking_fast.run(net, b, [(x, cols)], [(T, label)], [draws], test=test)
@@ -470,7 +470,7 @@ def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tu
     T_f, T_t = phase_lengths(net)
     draws = Draws.draw(net, net.rng, (T_f, T_t), len(cols))
     if (engine or cfg.engine) == "fast":
-        from segdend_lite import spiking_fast
+        from segdend_lite.model import spiking_fast
 
         b = spiking_fast.BatchState.of(net.spiking)
         phases = [(T_f, None), (T_t, label)]
@@ -500,7 +500,7 @@ def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> n
     """Mean output somatic voltage of each test image (N, n_out): state reset to zero, one
     forward phase of ``test_length`` ms, averaged from ``settle`` ms to the end. The draws of
     image i come from ``seed`` after those of images 0..i-1, whichever the engine."""
-    from segdend_lite.network import _as_pixels
+    from segdend_lite.model.network import _as_pixels
 
     rng = np.random.default_rng(seed)
     T = net.config.test_length
@@ -517,7 +517,7 @@ def test_voltages(net, X: np.ndarray, seed: int, engine: str | None = None) -> n
         finally:
             net.spiking = saved
         return out
-    from segdend_lite import spiking_fast
+    from segdend_lite.model import spiking_fast
 
     for i0 in range(0, len(X), TEST_BATCH):
         images = [(x, np.flatnonzero(x)) for x in _as_pixels(X[i0 : i0 + TEST_BATCH], net.dtype)]

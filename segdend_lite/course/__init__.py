@@ -1,0 +1,1 @@
+"""The course: widgets, exercise checks, the exercise generator, plots, environment check."""
