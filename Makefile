@@ -31,14 +31,14 @@ train: $(VENV)/.course
 		$(if $(wildcard results/rate_784-500-10/checkpoint.npz),--resume,)
 
 train-spiking: $(VENV)/.course
-	OPENBLAS_NUM_THREADS=1 $(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode spiking \
+	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode spiking \
 		--out results/spiking_784-500-10 \
 		$(if $(wildcard results/spiking_784-500-10/checkpoint.npz),--resume,)
 
 bench: $(VENV)/.course
 	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_accuracy.py
-	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/bench_spiking.py speed
+	$(PY) benchmarks/bench_spiking.py speed
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,6 +12,7 @@ import numpy as np
 
 from segdend_lite.model.mlp import MLP, train
 from segdend_lite.model.neuron import simulate_neuron
+from segdend_lite.model.threads import spiking_threads
 from segdend_lite.course.plots import PALETTE
 
 
@@ -225,6 +226,7 @@ def neuron_simulator_widget(seed: int = 0):
 # ------------------------------------------------------------------------------ notebook 04
 
 
+@spiking_threads
 def phase_explorer_data(net, x: np.ndarray, label: int, neuron: int, seed: int = 0) -> dict:
     """Run one forward and one target phase of spiking network ``net`` (a copy: ``net`` is not
     changed) on image ``x`` (784,) pixels / 255, recording hidden ``neuron``'s apical voltage.
