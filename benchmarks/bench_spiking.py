@@ -193,6 +193,13 @@ def conditions(rounds: int, out=print) -> None:
         f"conditions: {n_busy}. Each condition in a fresh process, {rounds} rounds in turn; the "
         "table shows the best round (lowest wall-clock time) and all rounds below it.\n"
     )
+    load = os.getloadavg()[0]
+    if load > 0.5 * n_cpu:
+        out(
+            f"NOTE: the machine was not idle (load average {load:.1f} on {n_cpu} usable CPUs, "
+            "from other processes): 'idle' below means no busy processes started by this "
+            "benchmark; wall-clock times include waiting for the CPU, CPU times do not.\n"
+        )
     runs = {name: [] for name, _ in CONDITIONS}
     for r in range(rounds):
         for name, c in CONDITIONS:
