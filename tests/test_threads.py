@@ -205,3 +205,11 @@ def test_usable_cpus_rounds_down_and_follows_affinity(tmp_path, monkeypatch):
 def test_usable_cpus_on_this_machine():
     n = usable_cpus()
     assert 1 <= n <= (os.cpu_count() or 1)
+
+
+def test_cli_rejects_a_bad_thread_count(tmp_path, capsys):
+    from segdend_lite.__main__ import main
+
+    code = main(["train", "--blas-threads", "-1", "--data", "small", "--out", str(tmp_path)])
+    assert code == 2 and "blas_threads" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
