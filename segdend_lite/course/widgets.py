@@ -34,11 +34,16 @@ def learning_curve_data(
     rule: str = "backprop",
     n_train: int | None = None,
     seed: int = 0,
+    train_fn=None,
 ) -> list[dict]:
     """Train a fresh 784-n_hidden-10 sigmoid network and return its history (images seen,
-    test error %). ``n_train`` limits the training images (None = all)."""
+    test error %). ``n_train`` limits the training images (None = all). ``train_fn(net, X, y,
+    X_test, y_test, epochs=, lr=, seed=)``: the training loop to use (notebook 01 passes its own,
+    which runs the student's backprop); default :func:`segdend_lite.model.mlp.train` by ``rule``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     net = MLP.create(n_hidden, seed=seed)
+    if train_fn is not None:
+        return train_fn(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, seed=seed)
     return train(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, rule=rule, seed=seed)
 
 
@@ -60,12 +65,15 @@ def learning_curves_figure(curves: dict[str, list[dict]], ax=None):
     return ax
 
 
-def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1):
-    """Sliders for the hidden-layer size and the learning rate; draws the learning curve."""
+def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1, train_fn=None):
+    """Sliders for the hidden-layer size and the learning rate; draws the learning curve
+    (trained by ``train_fn``, see :func:`learning_curve_data`)."""
     import ipywidgets as w
 
     def draw(n_hidden, lr):
-        hist = learning_curve_data(data, n_hidden, lr, epochs=epochs, n_train=n_train)
+        hist = learning_curve_data(
+            data, n_hidden, lr, epochs=epochs, n_train=n_train, train_fn=train_fn
+        )
         learning_curves_figure({f"{n_hidden} hidden, lr {lr}": hist})
         plt.show()
 
