@@ -104,16 +104,25 @@ def feedback_alignment_data(
     epochs: int = 1,
     n_train: int | None = None,
     seed: int = 0,
+    train_fa=None,
 ) -> dict[str, list[dict]]:
     """Train the same network (same initial weights) by backprop and by feedback alignment
     with feedback ``B`` of the given scale and sparsity; the FA history holds the angle (deg)
-    between the FA and backprop hidden updates."""
+    between the FA and backprop hidden updates. ``train_fa(net, B, X, y, X_test, y_test,
+    epochs=, lr=, seed=)``: the feedback-alignment loop to use (notebook 02 passes its own, which
+    runs the student's functions); default :func:`segdend_lite.model.mlp.train` with ``"fa"``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     out = {}
     for rule in ("backprop", "fa"):
         net = MLP.create(
             n_hidden, seed=seed, feedback_scale=feedback_scale, feedback_sparsity=sparsity
         )
+        if rule == "fa" and train_fa is not None:
+            B = net.B
+            out[rule] = train_fa(
+                net, B, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, seed=seed
+            )
+            continue
         out[rule] = train(
             net,
             X,
@@ -149,13 +158,16 @@ def feedback_alignment_figure(curves: dict[str, list[dict]]):
     return fig
 
 
-def feedback_alignment_widget(data, n_train: int | None = None, epochs: int = 1):
-    """Sliders for the feedback scale and sparsity; draws learning curves and the angle."""
+def feedback_alignment_widget(data, n_train: int | None = None, epochs: int = 1, train_fa=None):
+    """Sliders for the feedback scale and sparsity; draws learning curves and the angle
+    (feedback alignment trained by ``train_fa``, see :func:`feedback_alignment_data`)."""
     import ipywidgets as w
 
     def draw(scale, sparsity):
         feedback_alignment_figure(
-            feedback_alignment_data(data, scale, sparsity, epochs=epochs, n_train=n_train)
+            feedback_alignment_data(
+                data, scale, sparsity, epochs=epochs, n_train=n_train, train_fa=train_fa
+            )
         )
         plt.show()
 
@@ -198,12 +210,18 @@ def neuron_figure(trace: dict[str, np.ndarray], t_switch: int | None = None):
     return fig
 
 
-def neuron_simulator_widget(seed: int = 0):
-    """Sliders for g_B, g_A, basal and apical input rates and the phase switch time."""
+def neuron_simulator_widget(seed: int = 0, simulate=None):
+    """Sliders for g_B, g_A, basal and apical input rates and the phase switch time.
+
+    ``simulate(g_B=, g_A=, basal_hz=, apical_hz=, t_switch=, seed=)`` returns the trace dict of
+    :func:`~segdend_lite.model.neuron.simulate_neuron` (the default); notebook 03 passes its
+    own loop, which runs the student's functions."""
     import ipywidgets as w
 
+    simulate = simulate or simulate_neuron
+
     def draw(g_B, g_A, basal_hz, apical_f_hz, apical_t_hz, t_switch):
-        trace = simulate_neuron(
+        trace = simulate(
             g_B=g_B,
             g_A=g_A,
             basal_hz=basal_hz,
