@@ -171,3 +171,10 @@ def test_registering_one_name_from_two_notebooks_is_refused():
     e = EXERCISES["sigmoid_prime"]
     with pytest.raises(ValueError, match="registered by"):
         checks.register(checks.Exercise("sigmoid_prime", "99_other", e.title, e.reference, e.cases))
+
+
+def test_readme_counts_the_exercises():
+    readme = (ex.ROOT / "README.md").read_text()
+    notebooks = sorted({e.notebook[:2] for e in CATALOGUE.values()})
+    span = f"Notebooks {notebooks[0]}-{notebooks[-1]}"
+    assert f"{span}\nhave {len(EXERCISES)} exercises and {len(PREDICTIONS)} predictions" in readme
