@@ -23,7 +23,7 @@ lab: $(VENV)/.course
 		$(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_welcome.ipynb
 
 test: $(VENV)/.test
-	SEGDEND_QUICK=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
+	SEGDEND_QUICK=1 SEGDEND_STRICT_CHECKS=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
 		$(PY) -m pytest --nbval-lax tests notebooks exercises --ignore=exercises/solutions
 
 train: $(VENV)/.course
