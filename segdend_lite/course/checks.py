@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from segdend_lite.model import mlp, neuron
+from segdend_lite.model import learning, mlp, neuron
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.model.neuron import sigma
 
@@ -195,7 +195,7 @@ _register(
 
 
 def _hidden_delta(delta2, M, h):
-    """``(delta2 @ M) * h (1 - h)``: backprop with M = W2, feedback alignment with M = B."""
+    """``(delta2 @ M) * h (1 - h)``: backprop with M = W2, feedback alignment with M = Y."""
     return (delta2 @ M) * h * (1.0 - h)
 
 
@@ -286,20 +286,20 @@ _register(
         "fa_hidden_delta",
         "02",
         "the feedback-alignment hidden error",
-        _hidden_delta,  # the same computation, with B in place of W2
+        _hidden_delta,  # the same computation, with Y in place of W2
         _delta_cases,
         [
-            (lambda d, B, h: d @ B, "You forgot the hidden sigmoid's slope, h * (1 - h)."),
+            (lambda d, Y, h: d @ Y, "You forgot the hidden sigmoid's slope, h * (1 - h)."),
             (
-                lambda d, B, h: -(d @ B) * h * (1 - h),
-                "A sign flipped: delta1 = (delta2 @ B) * h(1-h).",
+                lambda d, Y, h: -(d @ Y) * h * (1 - h),
+                "A sign flipped: delta1 = (delta2 @ Y) * h(1-h).",
             ),
         ],
         (
-            "Feedback alignment is backprop with the fixed random B where W2 would be.",
-            "Same as hidden_delta, with B: (delta2 @ B) * h * (1 - h).",
+            "Feedback alignment is backprop with the fixed random Y where W2 would be.",
+            "Same as hidden_delta, with Y: (delta2 @ Y) * h * (1 - h).",
         ),
-        "return (delta2 @ B) * h * (1 - h)",
+        "return (delta2 @ Y) * h * (1 - h)",
     )
 )
 
@@ -309,7 +309,7 @@ _register(
         "angle_between",
         "02",
         "the angle between two updates, in degrees",
-        mlp.angle_between,
+        learning.angle,
         lambda rng: [
             (np.array([1.0, 0.0]), np.array([0.0, 2.0])),
             (rng.normal(0, 1, (3, 4)), rng.normal(0, 1, (3, 4))),
@@ -317,7 +317,7 @@ _register(
         ],
         [
             (
-                lambda a, b: float(np.radians(mlp.angle_between(a, b))),
+                lambda a, b: float(np.radians(learning.angle(a, b))),
                 "Your angle is in radians; convert with np.degrees.",
             ),
             (

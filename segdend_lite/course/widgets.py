@@ -12,7 +12,7 @@ import numpy as np
 
 from segdend_lite.model.mlp import MLP, train
 from segdend_lite.model.neuron import simulate_neuron
-from segdend_lite.course.plots import PALETTE
+from segdend_lite.course.plots import PALETTE, plot_learning_curves
 
 
 def _interactive(draw, **controls):
@@ -34,30 +34,12 @@ def learning_curve_data(
     rule: str = "backprop",
     n_train: int | None = None,
     seed: int = 0,
-) -> list[dict]:
+) -> dict[str, list]:
     """Train a fresh 784-n_hidden-10 sigmoid network and return its history (images seen,
     test error %). ``n_train`` limits the training images (None = all)."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     net = MLP.create(n_hidden, seed=seed)
     return train(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, rule=rule, seed=seed)
-
-
-def learning_curves_figure(curves: dict[str, list[dict]], ax=None):
-    """Test error (%) against images seen, one line per labelled history."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
-    for label, hist in curves.items():
-        ax.plot(
-            [h["images"] for h in hist],
-            [h["test_error"] for h in hist],
-            marker="o",
-            ms=3,
-            label=label,
-        )
-    ax.set_xlabel("training images seen")
-    ax.set_ylabel("test error (%)")
-    ax.legend(frameon=False)
-    return ax
 
 
 def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1):
@@ -66,7 +48,7 @@ def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1):
 
     def draw(n_hidden, lr):
         hist = learning_curve_data(data, n_hidden, lr, epochs=epochs, n_train=n_train)
-        learning_curves_figure({f"{n_hidden} hidden, lr {lr}": hist})
+        plot_learning_curves({f"{n_hidden} hidden, lr {lr}": hist})
         plt.show()
 
     return _interactive(
@@ -96,9 +78,9 @@ def feedback_alignment_data(
     epochs: int = 1,
     n_train: int | None = None,
     seed: int = 0,
-) -> dict[str, list[dict]]:
+) -> dict[str, dict]:
     """Train the same network (same initial weights) by backprop and by feedback alignment
-    with feedback ``B`` of the given scale and sparsity; the FA history holds the angle (deg)
+    with feedback ``Y`` of the given scale and sparsity; the FA history holds the angle (deg)
     between the FA and backprop hidden updates."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     out = {}
@@ -121,20 +103,20 @@ def feedback_alignment_data(
     return out
 
 
-def feedback_alignment_figure(curves: dict[str, list[dict]]):
+def feedback_alignment_figure(curves: dict[str, dict]):
     """Left: both learning curves. Right: the FA-backprop angle over training."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-    learning_curves_figure({"backprop": curves["backprop"], "feedback alignment": curves["fa"]}, a)
+    plot_learning_curves({"backprop": curves["backprop"], "feedback alignment": curves["fa"]}, a)
     fa = curves["fa"]
     b.plot(
-        [h["images"] for h in fa],
-        [h["angle"] for h in fa],
+        fa["epoch"],
+        fa["angle_to_bp"],
         color=PALETTE["vermillion"],
         marker="o",
         ms=3,
     )
     b.axhline(90, ls="--", lw=1, color="grey")
-    b.set_xlabel("training images seen")
+    b.set_xlabel("epoch")
     b.set_ylabel("angle FA vs backprop (deg)")
     b.set_ylim(0, 100)
     fig.tight_layout()
