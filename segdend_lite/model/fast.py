@@ -143,7 +143,7 @@ CHUNK = 128
 
 
 @lru_cache(maxsize=64)
-def _hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
+def hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
     """``G = g_B M K`` (T, T), ``H = g_B M C`` (T, m), ``q = g_B M 1`` (T,), ``p`` (T,): the
     hidden soma over ``T`` steps from the spikes ``S`` and state rows ``X`` of the layer below:
     ``V = G S W^T + H X W^T + q b + p V_{-1}``."""
@@ -152,7 +152,7 @@ def _hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
     return g_B * (M @ o.K), g_B * (M @ o.C), g_B * M.sum(axis=1), p
 
 
-def _chunks(T: int) -> list[slice]:
+def chunks(T: int) -> list[slice]:
     """Equal chunks of at most ``CHUNK`` steps covering ``0..T-1``."""
     n = -(-T // CHUNK)
     edges = np.linspace(0, T, n + 1).round().astype(int)
@@ -257,18 +257,18 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     rate_feedback = not cfg.spiking_feedback
     a_h = 1.0 - cfg.g_L - cfg.g_B
     psp = net.spiking.psp
-    for sl in _chunks(T_all):
+    for sl in chunks(T_all):
         Tc = sl.stop - sl.start
         w = omega[:, sl]
         V_start = [v.copy() for v in b.V] if rate_feedback else None
         # the same PSP kernel for every population: one set of hidden-soma operators
-        G, H, q, p_h = _hidden_ops(psp[0].kernel_key, a_h, cfg.g_B, Tc, dtype.str)
+        G, H, q, p_h = hidden_ops(psp[0].kernel_key, a_h, cfg.g_B, Tc, dtype.str)
         # ---- first hidden layer (or the output's dendrite) from the input spikes
         o_in = psp_ops(*psp[0].kernel_key, Tc, dtype.str)
         F = (G, H) if L else (o_in.K, o_in.C)
         drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
         for i, (x, cols) in enumerate(images):
-            S = _input_spikes(ev[0][i], p_in[i], sl, dtype)
+            S = input_spikes(ev[0][i], p_in[i], sl, dtype)
             drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, o_in, F, omega, learn)
             if learn:
                 s_pre[0][i] += means
@@ -366,7 +366,7 @@ def _join(draws) -> list:
     return out
 
 
-def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
+def input_spikes(ev, p, sl, dtype) -> np.ndarray:
     """Input spike counts (Tc, n_cols) of one image over the chunk ``sl``; ``p`` (n_cols,)
     pixel intensities = rate / maximum rate."""
     step, unit, u = ev
@@ -444,9 +444,9 @@ def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, tes
     results, V_out = [], []
     for i, (x, cols) in enumerate(images):
         parts, means = [], 0.0
-        for sl in _chunks(T_all):
+        for sl in chunks(T_all):
             o = psp_ops(*key, sl.stop - sl.start, net.dtype.str)
-            S = _input_spikes(ev[0][i], p_in[i], sl, net.dtype)
+            S = input_spikes(ev[0][i], p_in[i], sl, net.dtype)
             d, m = _input_part(net, b, i, S, cols, WTc[i], sl, o, (o.K, o.C), omega, True)
             parts.append(d)
             means = means + m
