@@ -19,7 +19,7 @@ def test_learning_curve_data_learns(mnist_small):
     """Measured: 77 % after 1/4 epoch of the 5,000-image subset, 12.8 % after two epochs."""
     hist = widgets.learning_curve_data(mnist_small, n_hidden=30, lr=3.0, epochs=2)
     assert hist["images"][-1] > hist["images"][0]
-    assert hist["epoch"][-1] == 2.0
+    assert 1.9 < hist["epoch"][-1] <= 2.0
     assert hist["test_error"][-1] < 20 and hist["test_error"][0] > 40
 
 

@@ -18,10 +18,16 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.model import fast, learning
-from segdend_lite.model.spiking_state import Draws, PhaseResult, SpikingState, phase_lengths
+from segdend_lite.model.spiking_state import (
+    Draws,
+    PhaseResult,
+    SpikingState,
+    phase_lengths,
+    window,
+)
 from segdend_lite.model.step import simulate_phase
 
-__all__ = ["Draws", "PhaseResult", "learn_one", "output_voltage", "run_phase"]
+__all__ = ["Draws", "PhaseResult", "learn_one", "output_voltage", "run_phase", "window"]
 
 #: Test images simulated together by the fast engine (more makes arrays of several MB, which
 #: cost page faults on every allocation and run slower on this machine's measurements).
