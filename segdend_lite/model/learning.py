@@ -124,11 +124,14 @@ def weight_change(
     One image: ``e`` (n,), ``s_pre`` (m,) gives ``Delta W`` (n, m) and ``Delta b`` (n,).
     A batch: ``e`` (N, n), ``s_pre`` (N, m) gives the sums over the batch of the per-image
     changes (divide by N for their mean).
+
+    ``Delta W`` comes in Fortran order (the transpose of a C-ordered (m, n) array), the layout
+    of the network's ``W``, so that ``W += Delta W`` runs at memory speed.
     """
     g = -eta * P * e
     if g.ndim == 1:
-        return np.outer(g, s_pre), g
-    return g.T @ s_pre, g.sum(axis=0)
+        return np.outer(s_pre, g).T, g
+    return (s_pre.T @ g).T, g.sum(axis=0)
 
 
 def angle(a: np.ndarray, b: np.ndarray, axis: int | None = None) -> np.ndarray | float:
