@@ -151,6 +151,13 @@ def _add_reproduce(sub) -> None:
         help="set a Config field for every task, e.g. --set init=authors_code (use another --out)",
     )
     r.add_argument(
+        "--adopt",
+        action="append",
+        metavar="CONDITION=FOLDER",
+        help="first copy a run of `train` (checkpoint.npz, history.json) into the task of "
+        "CONDITION (one seed), after checking its configuration",
+    )
+    r.add_argument(
         "--report-only",
         action="store_true",
         help="write REPORT.md from the folders without training",

@@ -407,6 +407,14 @@ def machine() -> dict:
     }
 
 
+def _load_average() -> list[float] | None:
+    """The machine's 1, 5 and 15-minute load averages (other work slows a task down)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -532,6 +540,7 @@ def run_task(task: Task) -> dict:
         **code_version(),
         **machine(),
         "started": _now(),
+        "load_average_at_start": _load_average(),
         "from_epoch": _epochs_done(net.history),
         "to_epoch": None,
         "finished": None,
@@ -552,11 +561,72 @@ def run_task(task: Task) -> dict:
         _write_json(folder / "task.json", info)
         raise
     wall = time.perf_counter() - t_start
-    run.update(finished=_now(), to_epoch=_epochs_done(net.history), wall_seconds=round(wall, 2))
+    run.update(
+        finished=_now(),
+        load_average_at_end=_load_average(),
+        to_epoch=_epochs_done(net.history),
+        wall_seconds=round(wall, 2),
+    )
     info["status"] = "finished"
     info["final_test_error"] = net.history["test_error"][-1]
     _write_json(folder / "task.json", info)
     return _summary(task, net.history, "finished", wall)
+
+
+def adopt(source: str | os.PathLike, task: Task, command: str = "", commit: str | None = None):
+    """Copy a run made outside this command (``python -m segdend_lite train``: a folder with
+    ``checkpoint.npz`` and ``history.json``) into ``task``'s folder, after checking that its
+    configuration, layer sizes and seed are the task's; running the task then resumes it.
+    ``command`` and ``commit``: how the run was made, recorded in task.json."""
+    import shutil
+
+    source = Path(source)
+    folder = Path(task.folder)
+    if not (source / "checkpoint.npz").exists():
+        raise FileNotFoundError(f"{source} has no checkpoint.npz to adopt")
+    if (folder / "checkpoint.npz").exists() or (folder / "task.json").exists():
+        raise TaskConflict(f"{folder} already holds a task; remove it first to adopt {source}")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".adopting.npz"
+    shutil.copyfile(source / "checkpoint.npz", tmp)  # copy first: the source may be running
+    try:
+        os.replace(tmp, folder / "checkpoint.npz")
+        net, _ = _check_folder(task)
+    except BaseException:
+        (folder / "checkpoint.npz").unlink(missing_ok=True)
+        raise
+    _write_json(folder / "history.json", net.history)
+    done = _epochs_done(net.history)
+    info = {
+        "task": task.key,
+        "experiment": task.experiment,
+        "condition": task.condition,
+        "seed": task.seed,
+        "mode": task.mode,
+        "identity": task.identity(),
+        "status": f"adopted after {done} epochs",
+        "epochs_requested": task.epochs,
+        "adopted": (
+            f"Copied from {source} on {_now()}: configuration, layer sizes and seed checked; "
+            "the data and test set size were not recorded by that run (its command says)."
+        ),
+        "runs": [
+            {
+                "command": command,
+                "commit": commit,
+                "started": None,
+                "finished": None,
+                "from_epoch": 0,
+                "to_epoch": done,
+                "wall_seconds": None,
+                "epoch_wall_seconds": [],
+                **{k: v for k, v in machine().items() if k in ("host", "processor")},
+            }
+        ],
+        "final_test_error": net.history["test_error"][-1] if done else None,
+    }
+    _write_json(folder / "task.json", info)
+    return folder
 
 
 def _summary(task: Task, history: dict, status: str, wall: float) -> dict:
@@ -1359,6 +1429,15 @@ def main(args, argv: Sequence[str] | None = None) -> int:
     )
     for n in notes:
         print(f"note: {n}")
+    for item in args.adopt or ():
+        cond, _, src = item.partition("=")
+        chosen = [t for t in tasks if t.condition == cond]
+        if not src or len(chosen) != 1:
+            raise ValueError(
+                f"--adopt {item!r}: write CONDITION=FOLDER for one of "
+                f"{sorted({t.condition for t in tasks})} with a single --seeds value"
+            )
+        print(f"adopted {src} as {adopt(src, chosen[0], command=f'(outside: see {src})')}")
     results: list[dict] = []
     if not args.report_only:
         results = run_tasks(tasks, args.scheduler, args.workers, progress=not args.no_progress)
@@ -1401,6 +1480,7 @@ __all__ = [
     "PAPER_ERRORS",
     "Task",
     "TaskConflict",
+    "adopt",
     "load_task_histories",
     "make_tasks",
     "run_task",

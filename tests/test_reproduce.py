@@ -21,6 +21,7 @@ from segdend_lite.model.training import fit, load_checkpoint, save_checkpoint
 from segdend_lite.reproduce import (
     Task,
     TaskConflict,
+    adopt,
     load_task_histories,
     make_tasks,
     run_task,
@@ -227,6 +228,16 @@ def test_adopts_a_checkpoint_made_outside_the_command(tmp_path):
     save_checkpoint(net, elsewhere / "checkpoint.npz")
     with pytest.raises(TaskConflict, match=r"layer sizes: checkpoint \[500, 10\], task \[10\]"):
         run_task(replace(h0, folder=str(elsewhere)))
+    # adopt(): checks first, copies, records provenance; refuses a mismatch and leaves nothing
+    with pytest.raises(TaskConflict, match="layer sizes"):
+        adopt(elsewhere, replace(h0, folder=str(tmp_path / "h0")))
+    assert not (tmp_path / "h0" / "checkpoint.npz").exists()
+    h1 = replace(task, folder=str(tmp_path / "h1"), epochs=2)
+    adopt(elsewhere, h1, command="python -m segdend_lite train ...", commit="abc")
+    info = json.loads((tmp_path / "h1" / "task.json").read_text())
+    assert info["status"] == "adopted after 1 epochs" and info["runs"][0]["commit"] == "abc"
+    assert run_task(h1)["epochs"] == 2
+    same_weights(tmp_path / "h1", tmp_path / "straight")
 
 
 # ------------------------------------------------------------------ where tasks run
