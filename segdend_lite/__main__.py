@@ -271,7 +271,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reproduce":
             from segdend_lite.reproduce import main as reproduce
 
-            return reproduce(args, argv)
+            try:
+                return reproduce(args, argv)
+            except KeyboardInterrupt:
+                print(
+                    "\ninterrupted: every finished epoch is saved; run the same command again "
+                    "to resume",
+                    file=sys.stderr,
+                )
+                return 130
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

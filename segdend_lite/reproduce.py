@@ -784,8 +784,12 @@ def _one_blas_thread_env():
 
 
 def _worker_init() -> None:
-    """Runs in each worker process: limit BLAS to one thread also where the environment
-    variables came too late (threadpoolctl, if installed)."""
+    """Runs in each worker process. Ctrl-C ends the worker at once (its last finished epoch is
+    safe on disk; the parent then cancels the tasks not started), and BLAS is limited to one
+    thread also where the environment variables came too late (threadpoolctl, if installed)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -812,7 +816,7 @@ class _Pool:
                     initializer=_worker_init,
                 )
             )
-            self.where = f"{self.workers} local worker processes"
+            self.where = f"{self.workers} local worker process" + "es" * (self.workers > 1)
             return
         try:
             from dask.distributed import Client, LocalCluster
@@ -848,7 +852,10 @@ class _Pool:
             return self._pool.submit(_run_task_safe, task)
         return self._client.submit(_run_task_safe, task, pure=False, key=f"segdend-{task.key}")
 
-    def close(self) -> None:
+    def close(self, cancel: bool = False) -> None:
+        """Shut down; ``cancel``: drop the tasks not yet started (after an interruption)."""
+        if cancel and self.scheduler == "processes":
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self._stack.close()
 
 
@@ -875,6 +882,7 @@ def run_tasks(
     log(f"running {len(tasks)} tasks on {pool.where}")
     results: dict[int, dict] = {}
     t0 = time.perf_counter()
+    interrupted = True
     try:
         futures = {pool.submit(t): i for i, t in enumerate(tasks)}
         bar = _Progress(tasks, pool.workers, enabled=progress)
@@ -907,8 +915,9 @@ def run_tasks(
             if pending:
                 time.sleep(0.5)
         bar.close()
+        interrupted = False
     finally:
-        pool.close()
+        pool.close(cancel=interrupted)
     failed = sum(r["status"] == "failed" for r in results.values())
     log(
         f"{len(tasks) - failed} of {len(tasks)} tasks done, {failed} failed, "

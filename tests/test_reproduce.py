@@ -357,3 +357,51 @@ def test_report_marks_values_inside_and_outside_the_band(tmp_path):
 def test_task_is_plain_data():
     t = Task("fig6b", "h1", 0, "rate", (500,))
     assert t.key == "fig6b/rate/h1/seed0" and t.identity()["layer_sizes"] == [500, 10]
+
+
+def test_ctrl_c_stops_at_once_and_keeps_finished_epochs(tmp_path):
+    import signal
+
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "segdend_lite",
+        "reproduce",
+        "fig6b",
+        "--mode",
+        "rate",
+        "--epochs",
+        "3",
+        "--seeds",
+        "0",
+        "--data",
+        "small",
+        "--train-images",
+        "2000",
+        "--test-images",
+        "100",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    history = out / "fig6b" / "rate" / "h0" / "seed0" / "history.json"
+    deadline = time.time() + 120
+    while not history.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
+    t0 = time.time()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command again" in err
+    assert time.time() - t0 < 10
+    assert not (out / "fig6b" / "rate" / "h1").exists()  # queued tasks were not started
+    assert load_checkpoint(history.parent / "checkpoint.npz").history["epoch"][-1] >= 1
