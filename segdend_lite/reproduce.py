@@ -1116,11 +1116,13 @@ def write_report(
                     timing_rows.append((f"{where}/seed{seed}", e))
     lines += ["## Tasks: time and provenance", ""]
     lines += [
-        "| task | epochs | train s/epoch | wall s (all runs) | test + overhead s/epoch | "
-        "commit | command |",
+        "Training s/epoch from the history; wall s = all invocations of the task, per epoch "
+        "training + test on the test images + checkpoint; test s/epoch = wall - training.",
+        "",
+        "| task | epochs | training s/epoch | wall s | test s/epoch | commit | command |",
         "|---|---|---|---|---|---|---|",
     ]
-    seen = set()
+    seen, commands = set(), []
     for where, e in timing_rows:
         if where in seen:
             continue
@@ -1129,16 +1131,21 @@ def write_report(
         train = [s for ep, s in zip(h["epoch"], h["seconds"]) if ep and s is not None]
         runs = t.get("runs", [])
         walls = [w for r in runs for w in r.get("epoch_wall_seconds", [])]
-        over = [w - s for w, s in zip(walls, train[-len(walls) :])] if walls else []
+        tests = [w - s for w, s in zip(walls, train[-len(walls) :])] if walls else []
         commits = sorted({(r.get("commit") or "?")[:10] for r in runs}) or ["?"]
-        cmds = sorted({r.get("command") or "" for r in runs} - {""})
+        refs = []
+        for c in sorted({r.get("command") or "" for r in runs} - {""}):
+            if c not in commands:
+                commands.append(c)
+            refs.append(f"[{commands.index(c) + 1}]")
         lines.append(
-            f"| {where} | {_epochs_done(h)} | {np.mean(train):.1f} | "
-            f"{sum(walls):.0f} | {np.mean(over) if over else float('nan'):.1f} | "
-            f"{', '.join(commits)} | {'; '.join(f'`{c}`' for c in cmds) or '—'} |"
-            if train
-            else f"| {where} | 0 | — | — | — | {', '.join(commits)} | — |"
+            f"| {where} | {_epochs_done(h)} | {np.mean(train) if train else float('nan'):.1f} | "
+            f"{f'{sum(walls):.0f}' if walls else '—'} | "
+            f"{f'{np.mean(tests):.1f}' if tests else '—'} | {', '.join(commits)} | "
+            f"{' '.join(refs) or '—'} |"
         )
+    lines.append("")
+    lines += [f"[{i + 1}] `{c}`  " for i, c in enumerate(commands)]
     lines.append("")
     path = out / "REPORT.md"
     atomic_write_bytes(path, "\n".join(lines).encode())
@@ -1310,7 +1317,13 @@ def _checks(exp: Experiment, conds: dict) -> list[str]:
     return lines + [""]
 
 
-_COLORS = {"h0": "0.5", "h1": "#0072B2", "h2": "#D55E00"}
+_COLORS = {
+    "h0": "0.5",
+    "h1": "#0072B2",
+    "h2": "#D55E00",
+    "spiking-feedback": "#0072B2",
+    "rate-feedback": "#D55E00",
+}
 
 
 def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | None:
@@ -1321,7 +1334,7 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
     fig, ax = plt.subplots(figsize=(6, 3.8))
     drew = False
     for i, (cname, (cond, entries, _)) in enumerate(conds.items()):
-        color = _COLORS.get(cname) if exp.name == "fig6b" else f"C{i}"
+        color = _COLORS.get(cname) if exp.name in ("fig6b", "fig7a") else f"C{i}"
         if cond.probe:
             key = "angle_deg" if cond.probe == "angle" else "jacobian_max_eig"
             for j, (seed, e) in enumerate(sorted(entries.items())):
@@ -1366,8 +1379,15 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
     if probe == "angle":
         ax.set_xlabel("training images (thousands)")
         ax.set_ylabel("angle to backprop (degrees)")
-        ax.axhspan(60, 75, color="C0", alpha=0.08, lw=0)
-        ax.axhspan(30, 45, color="C1", alpha=0.08, lw=0)
+        ax.axhspan(60, 75, color=_COLORS["spiking-feedback"], alpha=0.08, lw=0)
+        ax.axhspan(30, 45, color=_COLORS["rate-feedback"], alpha=0.08, lw=0)
+        ax.text(
+            0.01,
+            0.02,
+            "shaded: the bands of model_spec 16 (spiking 60-75, rate 30-45)",
+            transform=ax.transAxes,
+            fontsize=7,
+        )
         ax.axhline(90, color="k", lw=0.5, ls=":")
     elif probe == "jacobian":
         ax.set_xlabel("training images (thousands)")
@@ -1377,7 +1397,9 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
         ax.set_xlabel("epoch")
         ax.set_ylabel("test error (%)")
         ax.set_yscale("log")
+        ax.set_yticks([t for t in (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)])
         ax.yaxis.set_major_formatter(matplotlib_formatter())
+        ax.yaxis.set_minor_formatter(matplotlib_formatter(minor=True))
         ax.text(
             0.99,
             0.98,
@@ -1387,7 +1409,9 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
             va="top",
             fontsize=7,
         )
-    ax.set_title(f"{exp.title} ({mode} mode)", fontsize=9)
+    import textwrap
+
+    ax.set_title("\n".join(textwrap.wrap(f"{exp.title} ({mode} mode)", 70)), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center right")
     fig.tight_layout()
@@ -1399,10 +1423,10 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
     return path
 
 
-def matplotlib_formatter():
+def matplotlib_formatter(minor: bool = False):
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda v, _: f"{v:g}")
+    return FuncFormatter(lambda v, _: "" if minor else f"{v:g}")
 
 
 # --------------------------------------------------------------------------------------------
