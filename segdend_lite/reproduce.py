@@ -885,7 +885,7 @@ def run_tasks(
     interrupted = True
     try:
         futures = {pool.submit(t): i for i, t in enumerate(tasks)}
-        bar = _Progress(tasks, pool.workers, enabled=progress)
+        bar = _Progress(tasks, pool.workers, enabled=progress, log=log)
         pending = set(futures)
         while pending:
             for f in [f for f in pending if f.done()]:
@@ -927,15 +927,18 @@ def run_tasks(
 
 
 class _Progress:
-    """One line: epochs trained so far (read from the task folders) and tasks done / running /
-    left / failed."""
+    """Epochs trained so far (read from the task folders) and tasks done / running / left /
+    failed: a bar in a terminal, else (a log file, a batch job) a line when epochs were added,
+    at most every 30 s."""
 
-    def __init__(self, tasks: Sequence[Task], workers: int, enabled: bool):
-        self.tasks, self.workers = tasks, workers
+    def __init__(self, tasks: Sequence[Task], workers: int, enabled: bool, log=print):
+        self.tasks, self.workers, self.log = tasks, workers, log
         self.total = sum(t.epochs for t in tasks)
         self._last_poll = 0.0
+        self._last_line = (-1, 0.0)
         self._bar = None
-        if enabled:
+        self._lines = enabled and not sys.stderr.isatty()
+        if enabled and not self._lines:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=self.total, unit="epoch", desc="reproduce", mininterval=1.0)
@@ -951,17 +954,25 @@ class _Progress:
         return n
 
     def update(self, results: dict, pending: int) -> None:
-        if self._bar is None or time.perf_counter() - self._last_poll < 2.0 and pending:
+        if not (self._bar or self._lines):
+            return
+        if time.perf_counter() - self._last_poll < 2.0 and pending:
             return
         self._last_poll = time.perf_counter()
         failed = sum(r["status"] == "failed" for r in results.values())
         running = min(self.workers, pending)
-        self._bar.n = self._epochs()
-        self._bar.set_postfix_str(
+        status = (
             f"tasks: {len(results) - failed} done, {running} running, "
             f"{pending - running} left, {failed} failed"
         )
-        self._bar.refresh()
+        epochs = self._epochs()
+        if self._bar is not None:
+            self._bar.n = epochs
+            self._bar.set_postfix_str(status)
+            self._bar.refresh()
+        elif epochs != self._last_line[0] and time.perf_counter() - self._last_line[1] >= 30:
+            self._last_line = (epochs, time.perf_counter())
+            self.log(f"{_now()}  epochs {epochs}/{self.total}  {status}")
 
     def clear(self) -> None:
         if self._bar is not None:
