@@ -301,15 +301,13 @@ def make_tasks(
             if mode not in cond.modes:
                 notes.append(f"{name}/{cond.name}: not run in {mode} mode. {exp.note}".strip())
                 continue
-            owner = cond.owner or name
+            owner, cname = _cond_location(exp, cond)
             n_epochs = cond.fixed_epochs or epochs or cond.epochs or exp.epochs
             for seed in seeds:
-                folder = task_folder(
-                    out, owner, mode, cond.name if not cond.owner else _owned(cond), seed
-                )
+                folder = task_folder(out, owner, mode, cname, seed)
                 task = Task(
                     experiment=owner,
-                    condition=cond.name if not cond.owner else _owned(cond),
+                    condition=cname,
                     seed=int(seed),
                     mode=mode,
                     hidden=tuple(cond.hidden),
