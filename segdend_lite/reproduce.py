@@ -838,7 +838,14 @@ class _Pool:
                 self._client = self._stack.enter_context(Client(cluster))
             self.where = f"a Dask LocalCluster of {self.workers} worker processes"
         elif scheduler.startswith(("tcp://", "tls://")):
-            self._client = self._stack.enter_context(Client(scheduler, timeout="30s"))
+            try:
+                self._client = self._stack.enter_context(Client(scheduler, timeout="30s"))
+            except OSError as exc:
+                raise RuntimeError(
+                    f"could not reach a Dask scheduler at {scheduler} ({exc}). Start one "
+                    "(`dask scheduler`, then `dask worker ADDRESS` on each machine) or check "
+                    "the address; --scheduler local starts a cluster on this machine."
+                ) from None
             n = len(self._client.scheduler_info().get("workers", {}))
             self.workers = n or 1
             self.where = f"the Dask cluster at {scheduler} ({n} workers when it started)"
