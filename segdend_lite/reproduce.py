@@ -1493,7 +1493,7 @@ def main(args, argv: Sequence[str] | None = None) -> int:
     report = write_report(
         args.out,
         args.experiments if "all" not in args.experiments else ALL,
-        (args.mode,),
+        ("rate", "spiking"),  # whatever the folder holds, so the report never loses a mode
         command=command,
         results=results,
         notes=notes,
