@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import json
 import os
 import platform
@@ -365,8 +366,10 @@ def _write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> dict:
-    """The package version and, in a git checkout, the commit (and whether it was modified)."""
+    """The package version and, in a git checkout, the commit (and whether it was modified),
+    read once per process: the code a worker loaded, even if the checkout moves on later."""
     from segdend_lite import __version__
 
     info = {"version": __version__, "commit": None, "modified": None}
@@ -504,6 +507,7 @@ def _epochs_done(history: dict) -> int:
 
 def run_task(task: Task) -> dict:
     """Train (or resume, or skip) one task in its folder; return a small summary."""
+    code_version()
     t_start = time.perf_counter()
     folder = Path(task.folder)
     net, info = _check_folder(task)
@@ -788,6 +792,7 @@ def _worker_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    code_version()  # the commit of the code this worker has loaded
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
