@@ -1418,23 +1418,28 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
         ax.set_xlabel("epoch")
         ax.set_ylabel("test error (%)")
         ax.set_yscale("log")
-        ax.set_yticks([t for t in (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)])
+        lo, hi = ax.get_ylim()
+        ax.set_yticks([t for t in (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100) if lo <= t <= hi])
+        ax.set_ylim(lo, hi)
         ax.yaxis.set_major_formatter(matplotlib_formatter())
         ax.yaxis.set_minor_formatter(matplotlib_formatter(minor=True))
         ax.text(
-            0.99,
-            0.98,
+            0.01,
+            0.02,
             "squares: the paper's value and band at its epoch count",
             transform=ax.transAxes,
-            ha="right",
-            va="top",
+            ha="left",
+            va="bottom",
             fontsize=7,
         )
     import textwrap
 
     ax.set_title("\n".join(textwrap.wrap(f"{exp.title} ({mode} mode)", 70)), fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center right")
+    if probe is None:  # learning curves: between the flat no-hidden curve and the others
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.6, 0.8))
+    else:
+        ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
