@@ -15,7 +15,7 @@ $(VENV)/.course: pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(VENV)/.course
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,cluster]'
 	touch $@
 
 lab: $(VENV)/.course

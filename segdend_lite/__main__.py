@@ -88,7 +88,90 @@ def _parser() -> argparse.ArgumentParser:
         help=f"spiking: BLAS threads while the engines run (default {DEFAULT_BLAS_THREADS}; "
         "0 = the BLAS's own setting)",
     )
+    _add_reproduce(sub)
     return parser
+
+
+def _add_reproduce(sub) -> None:
+    from segdend_lite.reproduce import ALL
+
+    r = sub.add_parser(
+        "reproduce",
+        help="run the paper's experiments (resumable; local processes or Dask)",
+        description="Train every (condition, seed) of the named experiments, each in its own "
+        "folder OUT/<experiment>/<mode>/<condition>/seed<k>/, skipping finished tasks and "
+        "resuming unfinished ones; then write OUT/REPORT.md and OUT/figures/.",
+    )
+    r.add_argument(
+        "experiments",
+        nargs="+",
+        choices=ALL + ("all",),
+        metavar="EXPERIMENT",
+        help=f"one or more of {', '.join(ALL)}, or all",
+    )
+    r.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs per task (default: the paper's, 60 for most; fig5s1 is 1)",
+    )
+    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    r.add_argument("--mode", choices=["spiking", "rate"], default="spiking")
+    r.add_argument("--out", default="results/reproduction", help="output folder")
+    r.add_argument(
+        "--scheduler",
+        default="processes",
+        help="processes (default: local worker processes), local (a Dask "
+        "LocalCluster) or tcp://HOST:PORT (an existing Dask scheduler)",
+    )
+    r.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: one per usable CPU)"
+    )
+    r.add_argument(
+        "--data",
+        default="auto",
+        help="auto (full MNIST), small (bundled subset) or a folder of IDX files",
+    )
+    r.add_argument(
+        "--train-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on the first N training images only (tiny runs)",
+    )
+    r.add_argument(
+        "--test-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="test on the first N test images only (default: all 10,000)",
+    )
+    r.add_argument(
+        "--probe-every",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="fig7a, fig5s1: images between measurements",
+    )
+    r.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a Config field for every task, e.g. --set init=authors_code (use another --out)",
+    )
+    r.add_argument(
+        "--adopt",
+        action="append",
+        metavar="CONDITION=FOLDER",
+        help="first copy a run of `train` (checkpoint.npz, history.json) into the task of "
+        "CONDITION (one seed), after checking its configuration",
+    )
+    r.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write REPORT.md from the folders without training",
+    )
+    r.add_argument("--no-progress", action="store_true")
 
 
 def _load_data(spec: str):
@@ -195,7 +278,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             with blas_threads(args.blas_threads or None):
                 return train(args)
-    except ValueError as exc:
+        if args.command == "reproduce":
+            from segdend_lite.reproduce import main as reproduce
+
+            try:
+                return reproduce(args, argv)
+            except KeyboardInterrupt:
+                print(
+                    "\ninterrupted: every finished epoch is saved; run the same command again "
+                    "to resume",
+                    file=sys.stderr,
+                )
+                return 130
+    except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1

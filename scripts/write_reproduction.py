@@ -1,0 +1,195 @@
+"""Write REPRODUCTION.md from the committed result files in reproduction/ (never by hand).
+
+    python scripts/write_reproduction.py [--results reproduction] [--out REPRODUCTION.md]
+
+Reads every task folder with ``segdend_lite.reproduce.load_task_histories`` and the machine's
+load averages sampled during the runs (``reproduction/machine_load.log``: one line per minute,
+``ISO-time load1 load5 load15``), and fills the tables of the template below. The text around
+the tables (what is known, what the modes mean) is written here; every number in a table comes
+from the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from segdend_lite.reproduce import EXPERIMENTS, PAPER_ERRORS, load_task_histories
+
+LABELS = {c.name: c.label for c in EXPERIMENTS["fig6b"].conditions}
+
+
+def _load_log(path: Path) -> list[tuple[dt.datetime, float]]:
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                rows.append(
+                    (dt.datetime.fromisoformat(parts[0].replace("Z", "+00:00")), float(parts[1]))
+                )
+    return rows
+
+
+def _mean_load(log, start: str | None, end: str | None) -> str:
+    if not log or not start:
+        return "—"
+    t0 = dt.datetime.fromisoformat(start)
+    t1 = dt.datetime.fromisoformat(end) if end else log[-1][0]
+    vals = [v for t, v in log if t0 <= t <= t1]
+    return f"{np.mean(vals):.1f}" if vals else "—"
+
+
+def _task_rows(entries: dict, log) -> list[dict]:
+    rows = []
+    for seed, e in sorted(entries.items()):
+        h, info = e["history"], e["task"] or {}
+        epochs = [i for i, ep in enumerate(h["epoch"]) if ep]
+        train = [h["seconds"][i] for i in epochs]
+        runs = info.get("runs", [])
+        walls = [w for r in runs for w in r.get("epoch_wall_seconds", [])]
+        tests = [w - s for w, s in zip(walls, train[-len(walls) :])] if walls else []
+        errs = [h["test_error"][i] for i in epochs]
+        rows.append(
+            {
+                "seed": seed,
+                "epochs": len(epochs),
+                "final": errs[-1] if errs else None,
+                "best": min(errs) if errs else None,
+                "curve": errs,
+                "train_s": float(np.mean(train)) if train else None,
+                "test_s": float(np.mean(tests)) if tests else None,
+                "wall_s": sum(walls) if walls else None,
+                "commands": sorted({r.get("command") for r in runs if r.get("command")}),
+                "commits": sorted({(r.get("commit") or "?")[:10] for r in runs}),
+                "load": _mean_load(
+                    log,
+                    runs[0].get("started") if runs else None,
+                    runs[-1].get("finished") if runs else None,
+                ),
+                "started": runs[0].get("started") if runs else None,
+                "finished": runs[-1].get("finished") if runs else None,
+                "status": info.get("status", "?"),
+            }
+        )
+    return rows
+
+
+def _fmt(v, spec=".2f", none="—"):
+    return none if v is None else format(v, spec)
+
+
+def fig6b_rate_section(data, log) -> list[str]:
+    rate = data.get("fig6b", {}).get("rate", {})
+    lines = [
+        "## Fig. 6B in rate mode (all three depths)",
+        "",
+        "| network | seed | epochs | test error after the last epoch % | best epoch % | paper % "
+        "(60 epochs, spiking) | band | inside | training s/epoch | test s/epoch | wall time | "
+        "mean load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    commands = set()
+    for cond in ("h0", "h1", "h2"):
+        for r in _task_rows(rate.get(cond, {}), log):
+            paper, tol = PAPER_ERRORS[("fig6b", cond)]
+            verdict = (
+                "yes"
+                if abs(r["final"] - paper) <= tol
+                else "no, " + ("below" if r["final"] < paper else "above")
+            )
+            inside = verdict if r["epochs"] == 60 else f"— ({r['epochs']} of 60 epochs)"
+            wall = f"{r['wall_s'] / 60:.1f} min" if r["wall_s"] else "—"
+            lines.append(
+                f"| {LABELS[cond]} | {r['seed']} | {r['epochs']} | {_fmt(r['final'])} | "
+                f"{_fmt(r['best'])} | {paper} | {paper - tol:.1f}–{paper + tol:.1f} | {inside} | "
+                f"{_fmt(r['train_s'], '.1f')} | {_fmt(r['test_s'], '.1f')} | {wall} | {r['load']} |"
+            )
+            commands.update(r["commands"])
+    if len(lines) == 4:
+        return lines[:2] + ["No rate-mode Fig. 6B results yet.", ""]
+    lines += ["", "Made with:", "", "```"] + sorted(commands) + ["```", ""]
+    lines += ["![Fig. 6B, rate mode](reproduction/figures/fig6b_rate.png)", ""]
+    curves = []
+    for cond in ("h0", "h1", "h2"):
+        for r in _task_rows(rate.get(cond, {}), log):
+            pts = {e: r["curve"][e - 1] for e in (1, 5, 10, 20, 40, 60) if e <= len(r["curve"])}
+            curves.append(
+                f"| {LABELS[cond]} | {r['seed']} | "
+                + " | ".join(_fmt(pts.get(e)) for e in (1, 5, 10, 20, 40, 60))
+                + " |"
+            )
+    lines += [
+        "Test error (%) along the way:",
+        "",
+        "| network | seed | epoch 1 | 5 | 10 | 20 | 40 | 60 |",
+        "|---|---|---|---|---|---|---|---|",
+        *curves,
+        "",
+    ]
+    return lines
+
+
+def spiking_section(data, log) -> list[str]:
+    spiking = data.get("fig6b", {}).get("spiking", {})
+    lines = ["## Fig. 6B in spiking mode (the paper's model)", ""]
+    rows = []
+    for cond in ("h0", "h1", "h2"):
+        for r in _task_rows(spiking.get(cond, {}), log):
+            rows.append((cond, r))
+    if not rows:
+        return lines + ["No spiking results yet.", ""]
+    for cond, r in rows:
+        entry = spiking[cond][r["seed"]]
+        info = entry["task"] or {}
+        run0 = (info.get("runs") or [{}])[0]
+        paper, tol = PAPER_ERRORS[("fig6b", cond)]
+        h = entry["history"]
+        lines += [
+            f"**{LABELS[cond]}, seed {r['seed']}: {r['epochs']} of 60 epochs** "
+            f"({info.get('status', '?')}). Test error after epoch {r['epochs']}: "
+            f"{_fmt(r['final'])} % (paper, after 60 epochs: {paper} %, band "
+            f"{paper - tol:.1f}–{paper + tol:.1f}).",
+            "",
+            f"Command: `{run0.get('command') or '?'}` at commit {run0.get('commit') or '?'}."
+            + (f" {info['adopted']}" if info.get("adopted") else ""),
+            "",
+            "| epoch | " + " | ".join(str(e) for e in h["epoch"]) + " |",
+            "|---|" + "---|" * len(h["epoch"]),
+            "| test error % | " + " | ".join(_fmt(v) for v in h["test_error"]) + " |",
+            "| training s | " + " | ".join(_fmt(v, ".0f") for v in h["seconds"]) + " |",
+            "| hidden rate Hz | "
+            + " | ".join(_fmt(v, ".0f") for v in h.get("hidden_rate_hz", []))
+            + " |",
+            "| angle to backprop ° | "
+            + " | ".join(_fmt(v, ".1f") for v in h.get("angle_to_bp", []))
+            + " |",
+            "",
+        ]
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--results", default="reproduction")
+    p.add_argument("--out", default="REPRODUCTION.md")
+    p.add_argument("--template", default=str(Path(__file__).with_name("reproduction_template.md")))
+    args = p.parse_args()
+    root = Path(args.results)
+    data = load_task_histories(root)
+    log = _load_log(root / "machine_load.log")
+    text = Path(args.template).read_text()
+    text = text.replace("{{FIG6B_RATE}}", "\n".join(fig6b_rate_section(data, log)))
+    text = text.replace("{{FIG6B_SPIKING}}", "\n".join(spiking_section(data, log)))
+    text = text.replace(
+        "{{WRITTEN}}", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    )
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
