@@ -191,6 +191,8 @@ def theorem1_condition(
             f"J_beta {J_beta.shape} and J_gamma {J_gamma.shape}: expected (N, n_out, n_h) "
             "and (N, n_h, n_out)"
         )
+    if len(J_beta) == 0:
+        raise ValueError("no images: expected (N, n_out, n_h) with N >= 1")
     if product_of_means:
         J = J_beta.mean(axis=0) @ J_gamma.mean(axis=0)
     else:
