@@ -151,3 +151,24 @@ def test_spiking_losses_leave_the_network_alone_and_correlate(mnist_small):
     assert analysis.pearson_r(L0, L1) > 0.1  # the hidden loss follows the output loss
     with pytest.raises(ValueError, match="spiking network"):
         analysis.spiking_layer_losses(Network((10, 10)), X, y)
+
+
+def test_snapshot_is_frozen_and_stage_measures_per_digit(mnist_small):
+    from segdend_lite.course import stages
+
+    net = Network((30, 10), Config(), seed=0)
+    net.fit(mnist_small.x_train[:300], mnist_small.y_train[:300], progress=False)
+    snap = stages.snapshot(net)
+    X, y = mnist_small.x_test[:300], mnist_small.y_test[:300]
+    before = net.predict(X)
+    net.fit(mnist_small.x_train[300:600], mnist_small.y_train[300:600], progress=False)
+    assert np.array_equal(snap.predict(X), before) and snap.images_seen == 300
+    assert not np.array_equal(snap.W[0], net.W[0])
+    m = stages.stage_measures(snap, X, y, digit=2)
+    n2 = int(np.sum(y == 2))
+    assert m["n"] == n2 and m["L0"].shape == (n2,) and m["angles"].shape == (n2,)
+    assert m["condition"] == pytest.approx(analysis.jacobian_condition(snap, X[y == 2]), rel=1e-12)
+    assert m["r"] > m["r_shuffled"]
+    assert stages.stage_measures(snap, X, y)["n"] == 300
+    with pytest.raises(ValueError, match="at least 2"):
+        stages.stage_measures(snap, X[:3], y[:3], digit=int(np.setdiff1d(np.arange(10), y[:3])[0]))

@@ -140,36 +140,52 @@ def loss_correlation(
     return r
 
 
-def theorem1_jacobians(
-    C_f: np.ndarray, W_L: np.ndarray, Y: np.ndarray, k_D: float, phi_max: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Jacobians of Theorem 1's maps at one image's forward phase (or a batch), from arrays.
+def jacobian_beta(C_f: np.ndarray, W_L: np.ndarray, k_D: float, phi_max: float) -> np.ndarray:
+    """Jacobian of Theorem 1's forward map ``beta(x) = phi_max sigma(k_D (W^L x + b^L))`` (hidden
+    rates to output rates) at the forward phase: ``J_beta = diag(phi_max sigma'(C_f)) k_D W^L``.
 
-    ``beta(x) = phi_max sigma(k_D W^L x)`` maps hidden rates to output rates; ``gamma(y) =
-    sigma(Y y)`` maps output rates to the hidden layer's plateau potentials. At the forward
-    phase (output voltages ``C_f = k_D W^L r^{h} + k_D b^L``, output rates ``r^f = phi_max
-    sigma(C_f)``)::
-
-        J_beta  = diag(phi_max sigma'(C_f)) k_D W^L        (n_out, n_h)
-        J_gamma = diag(sigma'(Y r^f)) Y                    (n_h, n_out)
-
-    ``C_f``: (n_out,) or (N, n_out); ``W_L``: (n_out, n_h); ``Y``: (n_h, n_out). Returns
-    ``(J_beta, J_gamma)`` of shapes (n_out, n_h) and (n_h, n_out), or with a leading N.
-    ``J_beta`` is in spikes/ms per (spike/ms), ``J_gamma`` per (spike/ms). Same values as
-    :func:`jacobians`, which takes a network and images.
+    ``C_f``: the output voltages ``k_D (W^L r^h + b^L)``, (n_out,) or (N, n_out); ``W_L``:
+    (n_out, n_h). Returns (n_out, n_h) or (N, n_out, n_h) (output rate per hidden rate).
     """
     C_f = np.asarray(C_f, dtype=np.float64)
     W_L = np.asarray(W_L, dtype=np.float64)
+    if W_L.ndim != 2 or C_f.shape[-1] != W_L.shape[0]:
+        raise ValueError(f"shapes do not fit: C_f {C_f.shape} (..., n_out), W_L {W_L.shape}")
+    return (phi_max * sigma_prime(C_f))[..., :, None] * (k_D * W_L)
+
+
+def jacobian_gamma(C_f: np.ndarray, Y: np.ndarray, phi_max: float) -> np.ndarray:
+    """Jacobian of Theorem 1's feedback map ``gamma(y) = sigma(Y y)`` (output rates to plateau
+    potentials) at the forward output rates ``r^f = phi_max sigma(C_f)``: ``J_gamma =
+    diag(sigma'(Y r^f)) Y``.
+
+    ``C_f``: (n_out,) or (N, n_out); ``Y``: (n_h, n_out). Returns (n_h, n_out) or
+    (N, n_h, n_out) (plateau per output rate, in ms).
+    """
+    C_f = np.asarray(C_f, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
-    if W_L.ndim != 2 or Y.shape != W_L.shape[::-1] or C_f.shape[-1] != W_L.shape[0]:
-        raise ValueError(
-            f"shapes do not fit: C_f {C_f.shape} (..., n_out), W_L {W_L.shape} (n_out, n_h), "
-            f"Y {Y.shape} (n_h, n_out)"
-        )
+    if Y.ndim != 2 or C_f.shape[-1] != Y.shape[1]:
+        raise ValueError(f"shapes do not fit: C_f {C_f.shape} (..., n_out), Y {Y.shape}")
     r_f = phi_max * sigma(C_f)
-    J_beta = (phi_max * sigma_prime(C_f))[..., :, None] * (k_D * W_L)
-    J_gamma = sigma_prime(r_f @ Y.T)[..., :, None] * Y
-    return J_beta, J_gamma
+    return sigma_prime(r_f @ Y.T)[..., :, None] * Y
+
+
+def theorem1_jacobians(
+    C_f: np.ndarray, W_L: np.ndarray, Y: np.ndarray, k_D: float, phi_max: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both Jacobians of Theorem 1 from arrays: ``(jacobian_beta(...), jacobian_gamma(...))``.
+
+    ``beta(x) = phi_max sigma(k_D W^L x)`` maps hidden rates to output rates; ``gamma(y) =
+    sigma(Y y)`` maps output rates to the hidden layer's plateau potentials. ``C_f``: (n_out,)
+    or (N, n_out); ``W_L``: (n_out, n_h); ``Y``: (n_h, n_out). Returns arrays of shapes
+    (n_out, n_h) and (n_h, n_out), or with a leading N. Same values as :func:`jacobians`, which
+    takes a network and images.
+    """
+    if np.shape(Y) != np.shape(W_L)[::-1]:
+        raise ValueError(
+            f"shapes do not fit: W_L {np.shape(W_L)} (n_out, n_h), Y {np.shape(Y)} (n_h, n_out)"
+        )
+    return jacobian_beta(C_f, W_L, k_D, phi_max), jacobian_gamma(C_f, Y, phi_max)
 
 
 def theorem1_condition(
