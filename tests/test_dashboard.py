@@ -28,7 +28,8 @@ def _same(a, b):
 def test_state_rows_progress_and_view():
     s = db.DashboardState(total=300, n_train=100)
     v = s.add(
-        50, {"train_error": 40.0, "test_error": 45.0, "angle_to_bp": 80.0, "rates_hz": (30.0, 20.0)}
+        50,
+        {"train_error": 40.0, "test_error": 45.0, "angle_to_bp": 80.0, "rates_hz": (30.0, 20.0)},
     )
     assert (v.done, v.total, v.fraction) == (50, 300, 50 / 300)
     v = s.add(
@@ -44,27 +45,28 @@ def test_state_rows_progress_and_view():
     assert "rates 31, 19 Hz" in v.line
 
 
-def test_state_second_pass_counts_on_and_order_is_checked():
-    s = db.DashboardState(total=200, n_train=100)
-    s.add(100, {"test_error": 30.0})
-    with pytest.raises(ValueError, match="start_pass"):
-        s.add(40, {"test_error": 20.0})  # a new pass without start_pass
-    s.start_pass()
-    v = s.add(40, {"test_error": 20.0})
-    assert v.done == 140 and v.epochs[-1] == pytest.approx(1.4)
+def test_state_counts_from_the_start_and_reports_must_follow_images_seen():
+    s = db.DashboardState(total=200, n_train=100, start=100)  # a network that saw one epoch
+    v = s.add(140, {"test_error": 20.0})
+    assert v.done == 40 and v.epochs[-1] == pytest.approx(1.4)
+    assert "(40/200 images)" in v.line
+    with pytest.raises(ValueError, match="images_seen"):
+        s.add(120, {"test_error": 20.0})
+    with pytest.raises(ValueError, match="images_seen"):
+        db.DashboardState(total=10, n_train=10, start=5).add(3, {})
     with pytest.raises(ValueError, match=">= 1"):
         db.DashboardState(total=0, n_train=10)
 
 
-def test_stop_flag_marks_the_view_and_a_new_pass_clears_it():
+def test_stop_flag_marks_the_view_and_can_be_cleared():
     s = db.DashboardState(total=10, n_train=10)
     assert not s.stop_requested()
     s.request_stop()
     assert s.stop_requested()
     assert s.add(3, {"test_error": 50.0}).stopped
-    s.start_pass()
+    s.clear_stop()
     assert not s.stop_requested() and not s.stopped
-    assert s.offset == 3
+    assert s.done == 3
 
 
 # ------------------------------------------------------------------ the reference loop

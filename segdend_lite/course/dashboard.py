@@ -149,16 +149,16 @@ class View:
 class DashboardState:
     """The dashboard without widgets: the rows reported so far, the progress and the stop flag.
 
-    ``total``: images the run will train (for the progress bar); ``n_train``: images per epoch
-    (to put the curves in epochs). Rows carry ``images`` counted over the whole run: a second
-    call of the loop (a new epoch, or continuing after a stop) is announced with
-    :meth:`start_pass`, which adds the images done so far as an offset.
+    ``total``: images this run will train (for the progress bar); ``n_train``: images per
+    epoch (to put the curves in epochs); ``start``: images the network had seen when the run
+    began. Rows are placed by the images the network has seen in all (``net.images_seen``), so
+    a new epoch, or a run continued after a stop, simply carries on.
     """
 
     total: int
     n_train: int
+    start: int = 0
     rows: list[dict] = field(default_factory=list)
-    offset: int = 0
     stopped: bool = False
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _t0: float = field(default_factory=time.perf_counter, repr=False)
@@ -176,29 +176,26 @@ class DashboardState:
         """True once a stop was requested; the loop checks this after every image."""
         return self._stop.is_set()
 
-    def start_pass(self) -> None:
-        """A new call of the loop begins: later ``n_done`` count from the images done so far;
-        clears a previous stop request (so that a stopped run can be continued)."""
-        self.offset = self.done
+    def clear_stop(self) -> None:
+        """Forget a stop request, to continue a stopped run."""
         self._stop.clear()
         self.stopped = False
 
     # -- progress
     @property
     def done(self) -> int:
-        """Images trained so far in the run (as last reported)."""
-        return self.rows[-1]["images"] if self.rows else self.offset
+        """Images trained in this run so far (as last reported)."""
+        return self.rows[-1]["images"] - self.start if self.rows else 0
 
-    def add(self, n_done: int, measurements: dict) -> View:
-        """Record one report: ``n_done`` images trained in the current pass and the
-        ``measurements`` of :func:`measure`. Returns what to draw."""
-        if n_done < 0:
-            raise ValueError(f"n_done={n_done} must be >= 0")
-        images = self.offset + int(n_done)
-        if self.rows and images < self.rows[-1]["images"]:
+    def add(self, images: int, measurements: dict) -> View:
+        """Record one report: the network has seen ``images`` images in all; ``measurements``
+        as returned by :func:`measure`. Returns what to draw."""
+        images = int(images)
+        if images < self.start or (self.rows and images < self.rows[-1]["images"]):
+            last = self.rows[-1]["images"] if self.rows else self.start
             raise ValueError(
-                f"report at {images} images after one at {self.rows[-1]['images']}: "
-                "call start_pass() before each new call of the loop"
+                f"a report at {images} images seen, after {last}: reports must follow the "
+                "network's images_seen"
             )
         row = {"images": images, "epoch": images / self.n_train}
         row.update(measurements)
@@ -243,7 +240,7 @@ class DashboardState:
             return "  -   " if v is None else f"{v:5.2f} %"
 
         parts = [
-            f"epoch {row['epoch']:5.2f} ({row['images']}/{self.total} images)",
+            f"epoch {row['epoch']:5.2f} ({row['images'] - self.start}/{self.total} images)",
             f"train {pct(row.get('train_error'))}",
             f"test {pct(row.get('test_error'))}",
         ]
@@ -365,7 +362,9 @@ class Dashboard:
         self.net = net
         self.probe = probe
         self.title = title or repr(net)
-        self.state = DashboardState(total=int(total), n_train=int(n_train))
+        self.state = DashboardState(
+            total=int(total), n_train=int(n_train), start=int(net.images_seen)
+        )
         self.use_widgets = widgets_render() if use_widgets is None else bool(use_widgets)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -403,9 +402,11 @@ class Dashboard:
         return self.state.stop_requested()
 
     def report(self, net: Network, n_done: int) -> dict:
-        """Measure ``net``, record the row (``n_done`` images in the current pass), redraw;
-        returns the row."""
-        view = self.state.add(n_done, measure(net, self.probe))
+        """Measure ``net``, record the row, redraw; returns the row. ``n_done`` (images done in
+        the current call of the loop) is kept in the row; the curves use ``net.images_seen``."""
+        row = measure(net, self.probe)
+        row["n_done"] = int(n_done)
+        view = self.state.add(net.images_seen, row)
         if self._ui is not None:
             ui = self._ui
             ui["bar"].value = view.done
@@ -423,7 +424,7 @@ class Dashboard:
         """Run ``fn()`` (the training loop): in a background thread with widgets, else now."""
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("the previous run is still going: press stop or dash.wait()")
-        self.state.start_pass()
+        self.state.clear_stop()
         self._error = None
         if self._ui is None:
             fn()

@@ -81,16 +81,16 @@ def _ignores_stop(net, X, y, order, every, report, stop):
     return train_epoch(net, X, y, order, every, report, lambda: False)
 
 
-def _report_before_training(net, X, y, order, every, report, stop):
+def _counts_from_zero(net, X, y, order, every, report, stop):
     net.log.clear()
     rows = []
     for n, i in enumerate(order):
-        if n % every == 0 and n > 0:
-            rows.append(report(net, n))
         net.train_step(X[i], y[i])
-        if stop():
+        stopping = stop()
+        if n % every == 0 or n == len(order) - 1 or stopping:
+            rows.append(report(net, n))
+        if stopping:
             break
-    rows.append(report(net, n + 1))
     return rows
 
 
@@ -117,8 +117,9 @@ register(
                 "reporting), so that the stop button is heard.",
             ),
             (
-                _report_before_training,
-                "Train the image first, then report: n_done counts the images already trained.",
+                _counts_from_zero,
+                "n_done is the number of images trained so far: 1 after the first image "
+                "(enumerate(order, start=1)), so reports fall at every, 2 every, ...",
             ),
         ],
         hints=(
