@@ -137,8 +137,8 @@ def test_measure_rate_mode(mnist_small):
 
 
 def test_measure_spiking_mode_reads_and_resets_the_spike_counters(mnist_small):
-    probe = db.Probe.from_data(mnist_small, n_train=20, n_test=20, n_angle=5)
-    net = Network((20, 10), Config(mode="spiking"), seed=0)
+    probe = db.Probe.from_data(mnist_small, n_train=5, n_test=5, n_angle=5)
+    net = Network((20, 10), Config(mode="spiking", test_length=50), seed=0)
     for i in range(5):
         net.train_step(mnist_small.x_train[i], mnist_small.y_train[i])
     row = db.measure(net, probe)
@@ -177,9 +177,9 @@ def test_printed_lines_when_widgets_do_not_render(mnist_small, capsys):
 def test_widgets_run_in_background_and_the_stop_button_stops(mnist_small):
     pytest.importorskip("ipywidgets")
     probe = db.Probe.from_data(mnist_small, n_train=50, n_test=50, n_angle=10)
-    X, y = mnist_small.x_train[:3000], mnist_small.y_train[:3000]
+    X, y = mnist_small.x_train[:600], mnist_small.y_train[:600]
     net = Network((20, 10), Config(), seed=0)
-    dash = db.Dashboard(net, probe, total=3000, n_train=3000, use_widgets=True)
+    dash = db.Dashboard(net, probe, total=600, n_train=600, use_widgets=True)
     started = []
 
     def report(net_, n):
@@ -189,15 +189,15 @@ def test_widgets_run_in_background_and_the_stop_button_stops(mnist_small):
             dash._ui["stop"].click()  # what the button does when pressed
         return row
 
-    dash.start(lambda: db.train_epoch(net, X, y, np.arange(3000), 10, report, dash.stop_requested))
+    dash.start(lambda: db.train_epoch(net, X, y, np.arange(600), 10, report, dash.stop_requested))
     state = dash.wait()
-    assert state.stopped and state.done < 3000  # stopped early, after the current image
+    assert state.stopped and state.done < 600  # stopped early, after the current image
     assert net.images_seen == state.done
     assert dash._ui["bar"].value == state.done and dash._ui["image"].value[:4] == b"\x89PNG"
     # continue: a new pass counts on from where it stopped
-    rest = np.arange(state.done, 3000)
+    rest = np.arange(state.done, 600)
     dash.start(lambda: db.train_epoch(net, X, y, rest, 1000, dash.report, dash.stop_requested))
-    assert dash.wait().done == 3000 and net.images_seen == 3000
+    assert dash.wait().done == 600 and net.images_seen == 600
 
 
 def test_an_error_in_the_loop_reaches_wait(mnist_small):
