@@ -67,7 +67,7 @@ def run(name: str, epochs: int, seed: int) -> None:
         shown = ["nice", "-n", "10", "python", *cmd[1:-1], f"reproduction/baselines/{name}"]
         load = os.getloadavg()
         t0 = time.time()
-        subprocess.run(["nice", "-n", "10", *cmd], check=True, cwd=ROOT)
+        subprocess.run(cmd, check=True, cwd=ROOT)
         wall = time.time() - t0
         out = HERE / name
         out.mkdir(exist_ok=True)
