@@ -4,7 +4,9 @@ and store each run's small ``history.json`` with a ``provenance.json`` beside it
     python reproduction/baselines/make_baselines.py [--epochs 20] [--only NAME ...]
 
 Each run is ``python -m segdend_lite train`` in a scratch folder (its checkpoint and plot are not
-kept); the runs go one after another, at ``nice -n 10``.
+kept); the runs go one after another. Start the script itself with ``nice -n 10``. Results go
+to ``rate/<name>/seed<seed>/`` (the layout ``segdend_lite.reproduce.load_task_histories``
+reads).
 """
 
 from __future__ import annotations
@@ -24,17 +26,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
+#: name (the folder under rate/): the train options. Results go to rate/NAME/seed<SEED>/.
 RUNS = {
-    "backprop-784-500-10": ["--hidden", "500", "--rule", "backprop"],
-    "feedback-alignment-784-500-10": ["--hidden", "500", "--rule", "feedback-alignment"],
-    "backprop-784-500-100-10": ["--hidden", "500", "100", "--rule", "backprop"],
-    "feedback-alignment-784-500-100-10": [
-        "--hidden",
-        "500",
-        "100",
-        "--rule",
-        "feedback-alignment",
-    ],
+    "backprop-h1": ["--hidden", "500", "--rule", "backprop"],
+    "feedback-alignment-h1": ["--hidden", "500", "--rule", "feedback-alignment"],
+    "backprop-h2": ["--hidden", "500", "100", "--rule", "backprop"],
+    "feedback-alignment-h2": ["--hidden", "500", "100", "--rule", "feedback-alignment"],
 }
 
 
@@ -64,15 +61,17 @@ def run(name: str, epochs: int, seed: int) -> None:
             "--mode", "rate", "--epochs", str(epochs), "--seed", str(seed),
             "--no-progress", "--out", tmp,
         ]  # fmt: skip
-        shown = ["nice", "-n", "10", "python", *cmd[1:-1], f"reproduction/baselines/{name}"]
+        shown = ["nice", "-n", "10", "python", *cmd[1:-1], "SCRATCH"]
         load = os.getloadavg()
         t0 = time.time()
         subprocess.run(cmd, check=True, cwd=ROOT)
         wall = time.time() - t0
-        out = HERE / name
-        out.mkdir(exist_ok=True)
+        out = HERE / "rate" / name / f"seed{seed}"
+        out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(tmp) / "history.json", out / "history.json")
     prov = {
+        "script": f"nice -n 10 python reproduction/baselines/make_baselines.py --epochs {epochs} "
+        f"--seed {seed} --only {name}",
         "command": " ".join(shown),
         "commit": _git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(_git("status", "--porcelain", "--", "segdend_lite")),
