@@ -63,6 +63,8 @@ def run(name: str, epochs: int, seed: int) -> None:
         ]  # fmt: skip
         shown = ["nice", "-n", "10", "python", *cmd[1:-1], "SCRATCH"]
         load = os.getloadavg()
+        commit = _git("rev-parse", "HEAD")
+        dirty = bool(_git("status", "--porcelain", "--", "segdend_lite"))
         t0 = time.time()
         subprocess.run(cmd, check=True, cwd=ROOT)
         wall = time.time() - t0
@@ -73,8 +75,8 @@ def run(name: str, epochs: int, seed: int) -> None:
         "script": f"nice -n 10 python reproduction/baselines/make_baselines.py --epochs {epochs} "
         f"--seed {seed} --only {name}",
         "command": " ".join(shown),
-        "commit": _git("rev-parse", "HEAD"),
-        "uncommitted_changes": bool(_git("status", "--porcelain", "--", "segdend_lite")),
+        "commit": commit,
+        "uncommitted_changes": dirty,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
         "load_average_at_start": [round(x, 2) for x in load],
