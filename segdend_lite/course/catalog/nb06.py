@@ -163,24 +163,36 @@ register(
     )
 )
 
+GAPS = ("less than 1 point", "1 to 3 points", "more than 3 points")
+
+
+def _gap(errors) -> str:
+    """How far the network without a hidden layer is behind the best one, in points of test
+    error; ``errors``: {number of hidden layers: error %}."""
+    gap = errors[0] - min(errors.values())
+    return GAPS[0] if gap < 1 else GAPS[1] if gap <= 3 else GAPS[2]
+
+
 register(
     Prediction(
-        name="ahead_after_five_epochs",
+        name="gap_after_five_epochs",
         notebook=NB,
-        title="which depth has the lowest test error after five epochs of full MNIST?",
-        options=DEPTHS,
-        outcome=_ahead,
+        title="after five epochs, how far behind the best network is the one without a hidden "
+        "layer?",
+        options=GAPS,
+        outcome=_gap,
         explanation=(
-            "After five epochs (rate mode) the one-hidden-layer network has caught up with "
-            "and passed the two-hidden-layer network, by a few tenths of a point; the network "
-            "without a hidden layer has stopped improving (about 8.5 %). The two deep networks "
-            "are close and their order changes from epoch to epoch; in the paper's 60-epoch "
-            "spiking runs the two-hidden-layer network ends ahead (3.2 against 4.1 %)."
+            "After five epochs (rate mode) the network without a hidden layer has stopped near "
+            "8.5 % while both deep networks are near 3.5 %: more than 5 points behind. A "
+            "linear read-out of the pixels cannot do better (about 8 %, however long it "
+            "trains); the hidden layers learned features that the local rule made useful. "
+            "Between the two deep networks the race is close after five epochs; in the paper's "
+            "60-epoch spiking runs the two-hidden-layer network ends ahead (3.2 against 4.1 %)."
         ),
         hints=(
-            "The network without a hidden layer is a linear classifier: how far can it go?",
-            "Between the two deep networks the race is close; think about which one still has "
-            "more to gain from its second layer of learned features.",
+            "The network without a hidden layer is a linear classifier: how far can it go on "
+            "MNIST?",
+            "After one epoch it was about 9.5 % wrong; it hardly improves after that.",
         ),
     )
 )
