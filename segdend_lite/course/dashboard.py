@@ -275,7 +275,11 @@ def draw(view: View, title: str = "", fig=None):
         ax_err.plot(x, view.test_error, marker=".", color=PALETTE["blue"], label="test")
         ax_err.set_ylabel("error (%)")
         if np.any(np.isfinite(view.test_error)):
+            from matplotlib.ticker import NullFormatter, ScalarFormatter
+
             ax_err.set_yscale("log")
+            ax_err.yaxis.set_major_formatter(ScalarFormatter())
+            ax_err.yaxis.set_minor_formatter(NullFormatter())
         ax_err.legend(frameon=False)
         ax_ang.plot(x, view.angle_to_bp, marker=".", color=PALETTE["vermillion"])
         ax_ang.axhline(90, ls=":", color="grey", lw=1)
