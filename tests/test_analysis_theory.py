@@ -135,20 +135,24 @@ def test_whole_layer_update_is_what_train_step_does(mnist_small):
 
 
 def test_spiking_losses_leave_the_network_alone_and_correlate(mnist_small):
+    """Measured: overall r = 0.36 after 2,500 training images (30 hidden, 200 test images), 0.19
+    after 1,000; the shuffled pairs near 0."""
     net = Network((30, 10), Config(mode="spiking"), seed=0)
-    net.fit(mnist_small.x_train[:300], mnist_small.y_train[:300], progress=False)
+    net.fit(mnist_small.x_train[:2500], mnist_small.y_train[:2500], progress=False)
     W = [w.copy() for w in net.W]
     state = {k: v.copy() for k, v in net.spiking.arrays().items()}
     rng_state = net.rng.bit_generator.state
-    X, y = mnist_small.x_test[:60], mnist_small.y_test[:60]
+    X, y = mnist_small.x_test[:200], mnist_small.y_test[:200]
     L0, L1 = analysis.spiking_layer_losses(net, X, y, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(W, net.W))
     assert all(np.array_equal(v, net.spiking.arrays()[k]) for k, v in state.items())
     assert net.rng.bit_generator.state == rng_state
-    again = analysis.spiking_layer_losses(net, X, y, seed=1)
-    np.testing.assert_array_equal(L0, again[0])
+    again = analysis.spiking_layer_losses(net, X[:20], y[:20], seed=1)
+    np.testing.assert_array_equal(L0[:20], again[0])
     assert np.all((L0 >= 0) & (L0 <= 30)) and np.all(L1 > 0)
-    assert analysis.pearson_r(L0, L1) > 0.1  # the hidden loss follows the output loss
+    r = analysis.pearson_r(L0, L1)
+    shuffled = analysis.pearson_r(np.random.default_rng(0).permutation(L0), L1)
+    assert r > 0.25 and abs(shuffled) < 0.15  # the hidden loss follows the output loss
     with pytest.raises(ValueError, match="spiking network"):
         analysis.spiking_layer_losses(Network((10, 10)), X, y)
 

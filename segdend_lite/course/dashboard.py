@@ -30,45 +30,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from segdend_lite.model import analysis
+from segdend_lite.model.loop import train_epoch  # noqa: F401  (the loop the dashboard drives)
 from segdend_lite.model.network import Network
 
 #: The measurements of one report, in the order :meth:`DashboardState.line` prints them.
 FIELDS = ("images", "epoch", "train_error", "test_error", "angle_to_bp", "rates_hz", "seconds")
-
-
-# --------------------------------------------------------------------------- the reference loop
-
-
-def train_epoch(
-    net: Network,
-    X: np.ndarray,
-    y: np.ndarray,
-    order: np.ndarray,
-    every: int,
-    report: Callable[[Network, int], object],
-    stop: Callable[[], bool],
-) -> list:
-    """One pass over the images ``X[order]``, one online update per image (the reference of
-    notebook 06's exercise ``train_epoch``; the notebook writes its own).
-
-    ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels, ``order`` (M,) indices into them.
-    After every ``every`` images, and after the last one, calls ``report(net, n_done)`` with
-    the number of images trained so far in this pass; after each image, asks ``stop()`` and,
-    if it is true, reports (unless it just did) and returns early: the network keeps the
-    updates made so far. Returns the list of what ``report`` returned.
-    """
-    rows = []
-    n_done = 0
-    for i in order:
-        net.train_step(X[i], y[i])
-        n_done += 1
-        last = n_done == len(order)
-        stopping = stop()
-        if n_done % every == 0 or last or stopping:
-            rows.append(report(net, n_done))
-        if stopping:
-            break
-    return rows
 
 
 # --------------------------------------------------------------------------- measurements

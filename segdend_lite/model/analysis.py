@@ -80,15 +80,13 @@ def layer_losses(net: Network, X: np.ndarray, labels, layer: int = 0):
     (N,). Returns ``(L0, L1)``, each (N,): ``L0`` dimensionless (plateaus are in (0, 1)),
     ``L1`` in (spikes/ms)^2.
     """
-    from segdend_lite.model import learning
-
     if not 0 <= layer < net.n_hidden:
         raise ValueError(f"layer={layer}: the network has hidden layers 0..{net.n_hidden - 1}")
     phi = net.config.phi_max
     p = net.phases(X, labels)
     target = learning.hidden_target(p.r[layer + 1], p.alpha_t[layer], p.alpha_f[layer])
-    L0 = learning.hidden_loss(target, p.C[layer], phi)
-    L1 = learning.output_loss(p.r_t, p.C_f, phi)
+    L0 = learning.hidden_loss(target, p.V_h[layer], phi)
+    L1 = learning.output_loss(p.r_t, p.V_f, phi)
     return np.asarray(L0, dtype=np.float64), np.asarray(L1, dtype=np.float64)
 
 
@@ -221,12 +219,10 @@ def whole_layer_updates(net: Network, X: np.ndarray, labels, layer: int = 0):
     potentials) and with backprop's through the current weights. ``X`` (N, 784), ``labels``
     (N,). Returns ``(dW_local, dW_backprop)``, each (n_h, n_pre), in weight units.
     """
-    from segdend_lite.model import learning
-
     if not 0 <= layer < net.n_hidden:
         raise ValueError(f"layer={layer}: the network has hidden layers 0..{net.n_hidden - 1}")
     p = net.phases(X, labels)
-    bp = net.backprop_errors(p.r, p.e[-1])[layer]
+    bp = net.backprop_errors(p.V_h, p.e[-1])[layer]
     eta, P = net.lr[layer], net.config.P_h
     pre = np.asarray(p.r[layer], dtype=np.float64)
     dW_local, _ = learning.weight_change(np.asarray(p.e[layer], np.float64), pre, eta, P)
@@ -237,15 +233,16 @@ def whole_layer_updates(net: Network, X: np.ndarray, labels, layer: int = 0):
 def spiking_layer_losses(net: Network, X: np.ndarray, labels, seed: int = 0, layer: int = 0):
     """Per-image ``L^0`` and ``L^1`` of a **spiking** network (paper Fig. 5B-C), no learning.
 
-    Each image goes through a forward and a target phase of the spiking model, the state
-    carrying over from image to image as in training, from the network's current state; the
-    weights, the state and the random generator of ``net`` are left as they were (the phases'
-    random draws come from ``seed``). ``L^0 = ||alpha^t - alpha^f||^2`` (the paper's ``L^0``
-    with the forward rate ``phibar^{0,f}`` taken as ``phi_max sigma(Vbar^{0,f})``) and ``L^1 =
+    Each image goes through a forward and a target phase of the spiking model
+    (:func:`segdend_lite.model.spiking.one_phase`, ``phase_length`` ms each), the state carrying
+    over from image to image as in training, from the network's current state; the weights,
+    the state and the random generator of ``net`` are left as they were (the phases' random
+    draws come from ``seed``). ``L^0 = ||alpha^t - alpha^f||^2`` (the paper's ``L^0`` with the
+    forward rate ``phibar^{0,f}`` taken as ``phi_max sigma(Vbar^{0,f})``) and ``L^1 =
     ||phibar^{1,t} - phi_max sigma(Vbar^{1,f})||^2``. ``X`` (N, 784), ``labels`` (N,).
     Returns ``(L0, L1)``, each (N,). About 1 ms per image with the fast engine.
     """
-    from segdend_lite.model import learning, spiking
+    from segdend_lite.model import spiking
 
     if net.config.mode != "spiking":
         raise ValueError("spiking_layer_losses needs a spiking network; use layer_losses")
@@ -258,20 +255,15 @@ def spiking_layer_losses(net: Network, X: np.ndarray, labels, seed: int = 0, lay
             f"X must be (N, {net.n_input}) and labels (N,); got {X.shape}, {labels.shape}"
         )
     phi = net.config.phi_max
-    rng = np.random.default_rng(seed)
     saved_state = {k: v.copy() for k, v in net.spiking.arrays().items()}
     saved_rng = net.rng
-    net.rng = rng  # random phase lengths are drawn from net.rng
+    net.rng = np.random.default_rng(seed)  # one_phase draws its spikes from net.rng
     L0 = np.empty(len(X))
     L1 = np.empty(len(X))
     try:
         for i in range(len(X)):
-            x = X[i].astype(net.dtype) / 255 if X.dtype == np.uint8 else X[i].astype(net.dtype)
-            cols = np.flatnonzero(x)
-            T_f, T_t = spiking.phase_lengths(net)
-            draws = spiking.Draws.draw(net, rng, (T_f, T_t), len(cols))
-            f = spiking.run_phase(net, x, cols, T_f, None, draws.phase(0))
-            t = spiking.run_phase(net, x, cols, T_t, int(labels[i]), draws.phase(1))
+            f = spiking.one_phase(net, X[i])
+            t = spiking.one_phase(net, X[i], int(labels[i]))
             alpha_f = learning.plateau(f.V_a[layer])
             alpha_t = learning.plateau(t.V_a[layer])
             r_f = phi * sigma(f.V_h[layer])

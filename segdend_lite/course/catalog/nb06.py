@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register
-from segdend_lite.course.dashboard import train_epoch
+from segdend_lite.model.loop import train_epoch
 
 NB = "06_training_on_mnist"
 
