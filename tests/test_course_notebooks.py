@@ -50,6 +50,18 @@ MUTATIONS = [
         "return -k_B * (alpha_t - alpha_f) * phi_max * s * (1 - s)",
         "return k_B * (alpha_t - alpha_f) * phi_max * s * (1 - s)",
     ),
+    (
+        "05_the_learning_rule_and_why_it_works",
+        "jacobian_beta",
+        "return (phi_max * sigma_prime(C_f))[:, None] * (k_D * W_L)",
+        "return (phi_max * sigma_prime(C_f))[:, None] * W_L",
+    ),
+    (
+        "06_training_on_mnist",
+        "train_epoch",
+        "if n_done % every == 0 or n_done == len(order) or stopping:",
+        "if n_done % every == 0:",
+    ),
 ]
 
 

@@ -167,3 +167,35 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
         if on_epoch is not None:
             on_epoch(net, history)
     return history
+
+
+def train_epoch(
+    net,
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    every: int,
+    report: Callable[[object, int], object],
+    stop: Callable[[], bool],
+) -> list:
+    """One pass over the images ``X[order]``, one online update per image (the reference of
+    notebook 06's exercise ``train_epoch``; the notebook writes its own).
+
+    ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels, ``order`` (M,) indices into them.
+    After every ``every`` images, and after the last one, calls ``report(net, n_done)`` with
+    the number of images trained so far in this pass; after each image, asks ``stop()`` and,
+    if it is true, reports (unless it just did) and returns early: the network keeps the
+    updates made so far. Returns the list of what ``report`` returned.
+    """
+    rows = []
+    n_done = 0
+    for i in order:
+        net.train_step(X[i], y[i])
+        n_done += 1
+        last = n_done == len(order)
+        stopping = stop()
+        if n_done % every == 0 or last or stopping:
+            rows.append(report(net, n_done))
+        if stopping:
+            break
+    return rows
