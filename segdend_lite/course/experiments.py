@@ -1,0 +1,301 @@
+"""The paper's experiments as short runs a student can change (notebooks 07 and 08).
+
+Each :class:`Experiment` names one question of the paper (Figs. 7A, 8, 9 and 6-figure
+supplement 1), the option of :class:`~segdend_lite.Config` it varies, the values the paper used
+and the paper's result. :func:`make_network` builds the network for one value, :func:`run_curve`
+trains it for a number of images, chunk by chunk through the public ``Network.fit``, and records
+a learning curve; :func:`load_stored` reads a stored run (made by ``scripts/course_runs.py``,
+with its provenance) from ``reproduction/``; :func:`experiment_widget` puts the three together.
+
+A curve is a dict of lists, one entry per chunk of training images: ``images`` (seen so far),
+``seconds`` (training time of the chunk), ``train_error`` (% of the chunk's images misclassified
+in their forward phase, before their update), ``loss`` (mean output loss of the chunk),
+``angle`` (mean angle, degrees, between the first hidden layer's update and backprop's: in
+spiking mode over the chunk's training images, in rate mode on the chunk's images after the
+chunk; None without a hidden layer) and ``hidden_rate_hz`` (spiking mode). Test errors (%)
+are in ``test_images`` / ``test_error``, measured where ``test_every`` says.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segdend_lite.model import analysis
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import Network
+
+#: Where stored runs live: ``reproduction/<name>/history.json`` and ``provenance.json``.
+STORE = Path(__file__).resolve().parents[2] / "reproduction"
+
+CURVE_KEYS = ("images", "seconds", "train_error", "loss", "angle", "hidden_rate_hz")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of the paper.
+
+    ``option`` is the :class:`Config` field varied (``values``: the paper's values, the
+    control first); ``layer_sizes`` the network (hidden layers, then 10 outputs); ``base``
+    other options every run of the experiment shares; ``stored`` maps a value to the name of
+    a stored run in ``reproduction/`` (spiking mode unless the run's provenance says
+    otherwise). ``needs_spiking``: the option has no effect in rate mode.
+    """
+
+    name: str
+    question: str
+    paper: str
+    option: str
+    values: tuple
+    layer_sizes: tuple[int, ...] = (500, 10)
+    base: dict = field(default_factory=dict)
+    stored: dict = field(default_factory=dict)
+    needs_spiking: bool = False
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment(
+            name="sparse_feedback",
+            question="Does learning need dense feedback, or can most feedback synapses be absent?",
+            paper="80 % of Y zero, the rest x5: 3.7 % test error after 60 epochs, against 4.1 % "
+            "with full random Y (Fig. 8B).",
+            option="sparse_feedback",
+            values=(0.0, 0.8),
+            stored={0.0: "spiking_1h_seed0", 0.8: "spiking_1h_sparse0.8_seed0"},
+        ),
+        Experiment(
+            name="symmetric_feedback",
+            question="Does it help if the feedback weights mirror the feed-forward ones (Y = W^T),"
+            " and what if that mirror is noisy?",
+            paper="Y = W^T: 3.6 % after 60 epochs (4.1 % with random Y), faster at first; with "
+            "N(0, 0.05) noise on Y: worse than random Y (Fig. 8D).",
+            option="symmetric_noise",
+            values=(None, 0.0, 0.05),
+            stored={
+                None: "spiking_1h_seed0",
+                0.0: "spiking_1h_symmetric_seed0",
+                0.05: "spiking_1h_symmetric_noise0.05_seed0",
+            },
+        ),
+        Experiment(
+            name="apical_conductance",
+            question="What if the apical dendrite is not segregated, i.e. the feedback leaks into"
+            " the soma (g_A > 0)?",
+            paper="Two hidden layers: g_A = 0.05 about as good as g_A = 0; g_A = 0.6 learns "
+            "clearly worse (Fig. 9B).",
+            option="g_A",
+            values=(0.0, 0.05, 0.6),
+            layer_sizes=(500, 100, 10),
+            stored={
+                0.0: "spiking_2h_seed0",
+                0.05: "spiking_2h_gA0.05_seed0",
+                0.6: "spiking_2h_gA0.6_seed0",
+            },
+            needs_spiking=True,
+        ),
+        Experiment(
+            name="random_plateau_times",
+            question="Must all neurons compute their plateau potentials at the same moment?",
+            paper="Each neuron 0-5 ms before the phase ends: learning about as good as with "
+            "synchronous plateaus (Fig. 6-figure supplement 1).",
+            option="random_plateau_times",
+            values=(False, True),
+            stored={False: "spiking_1h_seed0", True: "spiking_1h_random_plateaus_seed0"},
+            needs_spiking=True,
+        ),
+        Experiment(
+            name="feedback_topology",
+            question="Should every hidden layer get the output's feedback (broadcast) or only the"
+            " layer above's (layer-wise)?",
+            paper="The paper uses broadcast feedback; layer-wise feedback is an option of the "
+            "authors' code (no result reported).",
+            option="feedback",
+            values=("broadcast", "layerwise"),
+            layer_sizes=(500, 100, 10),
+        ),
+        Experiment(
+            name="init",
+            question="How much does the spread of the initial weights matter?",
+            paper="The paper's design SD (section 9) vs the doubled spread of the authors' final"
+            " code (no result reported; the paper's runs predate the change).",
+            option="init",
+            values=("design", "authors_code"),
+            stored={"design": "spiking_1h_seed0", "authors_code": "spiking_1h_init_code_seed0"},
+        ),
+    )
+}
+
+
+def experiment_config(experiment: Experiment | str, value, mode: str = "rate") -> Config:
+    """The :class:`Config` of one run of ``experiment`` with its option set to ``value``.
+
+    For ``symmetric_feedback`` the value is the noise SD, and None means random feedback (the
+    control). Raises ValueError for an unknown experiment.
+    """
+    ex = _experiment(experiment)
+    options = dict(ex.base, mode=mode)
+    if ex.name == "symmetric_feedback":
+        if value is not None:
+            options.update(symmetric_feedback=True, symmetric_noise=float(value))
+    else:
+        options[ex.option] = value
+    return Config(**options)
+
+
+def make_network(experiment: Experiment | str, value, mode: str = "rate", seed: int = 0) -> Network:
+    """A fresh network for one run of ``experiment`` (see :func:`experiment_config`)."""
+    ex = _experiment(experiment)
+    return Network(ex.layer_sizes, experiment_config(ex, value, mode), seed=seed)
+
+
+def _experiment(experiment: Experiment | str) -> Experiment:
+    if isinstance(experiment, Experiment):
+        return experiment
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}: choose one of {list(EXPERIMENTS)}")
+    return EXPERIMENTS[experiment]
+
+
+def run_curve(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_images: int,
+    chunk: int = 1000,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    test_every: int | None = None,
+    curve: dict | None = None,
+    progress: bool = False,
+) -> dict:
+    """Train ``net`` online on ``n_images`` training images, ``chunk`` at a time, and record a
+    learning curve (the keys are in the module docstring).
+
+    Images are taken in a fresh random order of ``X`` (from ``net.rng``) for every pass
+    through the set, like epochs. ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels.
+    If ``X_test``/``y_test`` are given, the test error is measured after every ``test_every``
+    images (default: at the end only) and at the end. ``curve``: a curve to continue.
+    """
+    if n_images < 1 or chunk < 1:
+        raise ValueError(f"n_images={n_images} and chunk={chunk} must be >= 1")
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"{len(X)} images but {len(y)} labels")
+    curve = curve if curve is not None else _empty_curve()
+    start = curve["images"][-1] if curve["images"] else 0
+    order = np.empty(0, dtype=np.int64)
+    done = 0
+    while done < n_images:
+        while len(order) < chunk:
+            order = np.concatenate([order, net.rng.permutation(len(X))])
+        n = min(chunk, n_images - done)
+        idx, order = order[:n], order[n:]
+        t0 = time.perf_counter()
+        history = net.fit(X[idx], y[idx], epochs=1, shuffle=False, progress=progress)
+        seconds = time.perf_counter() - t0
+        done += n
+        angle = history["angle_to_bp"][-1]
+        if angle is None and net.n_hidden and net.config.mode == "rate":
+            angle = float(np.nanmean(analysis.angle_to_backprop(net, X[idx], y[idx])))
+        curve["images"].append(start + done)
+        curve["seconds"].append(seconds)
+        curve["train_error"].append(history["train_error"][-1])
+        curve["loss"].append(history["loss"][-1])
+        curve["angle"].append(angle)
+        curve["hidden_rate_hz"].append(history["hidden_rate_hz"][-1])
+        due = test_every is not None and done % test_every < n
+        if X_test is not None and (due or done == n_images):
+            curve["test_images"].append(start + done)
+            curve["test_error"].append(net.evaluate(X_test, y_test))
+    return curve
+
+
+def _empty_curve() -> dict:
+    return {k: [] for k in CURVE_KEYS + ("test_images", "test_error")}
+
+
+# ------------------------------------------------------------------------------ stored runs
+
+
+def stored_names(root: str | Path | None = None) -> list[str]:
+    """Names of the stored runs (folders of ``reproduction/`` with a history.json)."""
+    root = Path(root) if root is not None else STORE
+    return sorted(p.parent.name for p in root.glob("*/history.json"))
+
+
+def load_stored(name: str, root: str | Path | None = None) -> dict:
+    """A stored run: ``{"curve": ..., "provenance": ...}`` from ``reproduction/<name>/``.
+
+    The provenance names the command, commit, date, machine, wall time, mode, network,
+    configuration and seed. Raises FileNotFoundError (listing the runs there) if it is missing.
+    """
+    root = Path(root) if root is not None else STORE
+    folder = root / name
+    if not (folder / "history.json").exists():
+        raise FileNotFoundError(
+            f"no stored run {name!r} in {root}; stored runs: {stored_names(root) or 'none'}. "
+            f"Make it with: python scripts/course_runs.py {name}"
+        )
+    curve = json.loads((folder / "history.json").read_text())
+    provenance = json.loads((folder / "provenance.json").read_text())
+    return {"curve": curve, "provenance": provenance}
+
+
+def describe(run: dict) -> str:
+    """One line saying what a stored run is: mode, network, images/epochs, seed, final test
+    error, and where it came from."""
+    p, c = run["provenance"], run["curve"]
+    epochs = c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0
+    test = f"test error {c['test_error'][-1]:.2f} %" if c.get("test_error") else "no test"
+    return (
+        f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
+        f"({epochs:.2g} epochs), seed {p['seed']}, {test}; {p['command']} "
+        f"(commit {p['commit'][:8]}, {p['date'][:10]}, {p['wall_seconds'] / 60:.0f} min)"
+    )
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def smooth(values, n: int = 5) -> np.ndarray:
+    """Running mean over ``n`` consecutive entries (fewer at the start); None becomes NaN."""
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    out = np.empty_like(v)
+    for i in range(len(v)):
+        out[i] = (
+            np.nanmean(v[max(0, i - n + 1) : i + 1])
+            if np.any(np.isfinite(v[max(0, i - n + 1) : i + 1]))
+            else np.nan
+        )
+    return out
+
+
+def curves_figure(curves: dict[str, dict], key: str = "train_error", ax=None, smooth_n: int = 1):
+    """Plot ``key`` against images seen for several curves (label -> curve); returns the axes.
+
+    Stored and live curves share one axis; a label with "stored" is drawn dashed."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for label, c in curves.items():
+        x = np.asarray(c["images"], dtype=float)
+        y = smooth(c[key], smooth_n)
+        ax.plot(x, y, ls="--" if "stored" in label else "-", label=label)
+    ax.set_xlabel("training images seen")
+    ax.set_ylabel(
+        {
+            "train_error": "train error (%)",
+            "angle": "angle to backprop (deg)",
+            "loss": "output loss",
+            "test_error": "test error (%)",
+        }.get(key, key)
+    )
+    ax.legend(frameon=False, fontsize=8)
+    return ax
