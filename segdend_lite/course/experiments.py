@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segdend_lite.model import analysis
+from segdend_lite.model import analysis, neuron
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
 
@@ -299,3 +299,298 @@ def curves_figure(curves: dict[str, dict], key: str = "train_error", ax=None, sm
     )
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+# ------------------------------------------------------------------------------ g_A (Fig. 9)
+
+
+def soma_steady_state(V_b, V_a, g_L: float, g_B: float, g_A: float):
+    """Steady state of a hidden soma with constant dendritic potentials (paper eq. 1 with
+    ``dV/dt = 0``): ``V* = (g_B V_b + g_A V_a) / (g_L + g_B + g_A) = k_B V_b + k_A V_a``, with
+    ``k_A = g_A / (g_L + g_B + g_A)``. Voltages dimensionless, any shapes that broadcast.
+
+    With ``g_A = 0`` the soma ignores the apical dendrite (``V* = k_B V_b``); with ``g_A > 0``
+    the feedback leaks into the soma, and so into the neuron's rate and the next layer.
+    """
+    return neuron.k_B(g_L, g_B, g_A) * V_b + neuron.k_B(g_L, g_A, g_B) * V_a
+
+
+def soma_traces(
+    net: Network,
+    x: np.ndarray,
+    label: int,
+    g_A_values=(0.0, 0.05, 0.6),
+    phase_ms: float = 50.0,
+    dt: float = 0.1,
+    neurons=(0, 1, 2),
+) -> dict:
+    """Somatic voltage of some first-hidden-layer neurons through a forward then a target
+    phase, for several apical conductances ``g_A`` (the mechanism behind Fig. 9).
+
+    The dendritic potentials come from a rate-mode network ``net`` and one image ``x`` (784,)
+    with its ``label``: basal ``V_b = W^0 r^in + b^0`` (the same in both phases), apical
+    ``V_a = Y^0 r^L`` with the output rates of the forward phase, then of the target phase
+    (held at the values of the segregated network, to isolate the soma). The soma follows
+    ``neuron.euler_soma_step`` from ``V = 0`` with step ``dt`` ms (0.1 ms: with 1-ms steps the
+    g_A = 0.6 soma rings, an artefact of the Euler method).
+
+    Returns ``t`` (ms, shape (T,)), ``V`` {g_A: (T, len(neurons))}, ``V_b``, ``V_a_f``,
+    ``V_a_t`` (len(neurons),) and ``steady`` {g_A: (forward, target) steady states}.
+    """
+    p = net.phases(np.asarray(x)[None], [label])
+    idx = np.asarray(neurons)
+    V_b = (p.C[0][0] / net.config.k_B)[idx].astype(np.float64)
+    Y = np.asarray(net.Y[0], dtype=np.float64)[idx]
+    V_a_f = neuron.apical_potential(Y, p.r_f[0].astype(np.float64))
+    V_a_t = neuron.apical_potential(Y, p.r_t[0].astype(np.float64))
+    n = int(round(phase_ms / dt))
+    t = dt * np.arange(1, 2 * n + 1)
+    cfg = net.config
+    V, steady = {}, {}
+    for g_A in g_A_values:
+        v = np.zeros(len(idx))
+        trace = np.empty((2 * n, len(idx)))
+        for i in range(2 * n):
+            V_a = V_a_f if i < n else V_a_t
+            v = neuron.euler_soma_step(v, V_b, V_a, cfg.g_L, cfg.g_B, g_A, dt)
+            trace[i] = v
+        V[g_A] = trace
+        steady[g_A] = tuple(
+            soma_steady_state(V_b, V_a, cfg.g_L, cfg.g_B, g_A) for V_a in (V_a_f, V_a_t)
+        )
+    return {
+        "t": t,
+        "V": V,
+        "V_b": V_b,
+        "V_a_f": V_a_f,
+        "V_a_t": V_a_t,
+        "steady": steady,
+        "neurons": idx,
+        "phase_ms": phase_ms,
+    }
+
+
+def soma_traces_figure(d: dict, neuron_index: int = 0):
+    """The somatic voltage of one neuron of :func:`soma_traces` for each g_A, with the phase
+    switch marked; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    for g_A, trace in d["V"].items():
+        ax.plot(d["t"], trace[:, neuron_index], label=f"g_A = {g_A:g}")
+    ax.axvline(d["phase_ms"], ls="--", color="grey", lw=1)
+    ax.text(d["phase_ms"] * 0.5, ax.get_ylim()[1], "forward phase", ha="center", va="top")
+    ax.text(d["phase_ms"] * 1.5, ax.get_ylim()[1], "target phase", ha="center", va="top")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(f"somatic voltage, neuron {d['neurons'][neuron_index]}")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ 08's widget
+
+
+def experiment_run(
+    data,
+    experiment: str,
+    value,
+    mode: str = "rate",
+    n_images: int = 5000,
+    n_test: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """Run one value of an experiment briefly and fetch its stored run, if there is one.
+
+    Returns ``{"live": curve, "stored": run or None, "label": ...}``; the live run trains a
+    fresh network (:func:`make_network`) online on ``n_images`` images in ten chunks and tests
+    it on the first ``n_test`` test images. Spiking mode is about 1 ms per image on a free
+    core (5 times more with g_A > 0), rate mode about 0.1 ms.
+    """
+    ex = _experiment(experiment)
+    if ex.needs_spiking and mode == "rate":
+        raise ValueError(
+            f"{ex.option} has no effect in rate mode (the closed form has no apical-to-soma "
+            "coupling and no plateau timing): choose mode='spiking'"
+        )
+    net = make_network(ex, value, mode=mode, seed=seed)
+    curve = run_curve(
+        net,
+        data.x_train,
+        data.y_train,
+        n_images,
+        chunk=max(1, n_images // 10),
+        X_test=data.x_test[:n_test],
+        y_test=data.y_test[:n_test],
+    )
+    name = ex.stored.get(value)
+    stored = None
+    if name is not None:
+        try:
+            stored = load_stored(name)
+        except FileNotFoundError:
+            stored = None
+    return {"live": curve, "stored": stored, "label": f"{ex.option} = {value}", "mode": mode}
+
+
+def experiment_figure(result: dict, key: str = "train_error"):
+    """Live curve against the stored one (dashed, its own x range), for ``key``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    curves = {f"live, {result['mode']}: {result['label']}": result["live"]}
+    if result["stored"] is not None:
+        p = result["stored"]["provenance"]
+        curves[f"stored, {p['mode']}: {p['name']}"] = result["stored"]["curve"]
+    for ax, k in zip(axes, (key, "angle")):
+        curves_figure(curves, key=k, ax=ax)
+    live = result["live"]
+    title = f"live run: test error {live['test_error'][-1]:.1f} % on {len(live['test_error'])} test"
+    if result["stored"] is not None:
+        sc = result["stored"]["curve"]
+        title += f"; stored: {sc['test_error'][-1]:.2f} % after {sc['test_images'][-1]:,} images"
+    fig.suptitle(title.replace(" on 1 test", ""), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
+    """Choose an experiment and a value, run it briefly (button), compare with the stored
+    curve. Returns the widget."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    names = list(EXPERIMENTS)
+    exp = w.Dropdown(options=names, value=names[0], description="experiment")
+    value = w.Dropdown(description="value")
+    mode_w = w.ToggleButtons(options=["rate", "spiking"], value=mode, description="mode")
+    n = w.IntSlider(value=n_images, min=500, max=20000, step=500, description="images")
+    run = w.Button(description="run", button_style="primary")
+    out = w.Output()
+
+    def values(change=None):
+        ex = EXPERIMENTS[exp.value]
+        value.options = [(repr(v), v) for v in ex.values]
+        value.value = ex.values[-1]
+        if ex.needs_spiking:
+            mode_w.value = "spiking"
+
+    def go(_=None):
+        with out:
+            out.clear_output(wait=True)
+            ex = EXPERIMENTS[exp.value]
+            print(f"{ex.question}\nPaper: {ex.paper}")
+            try:
+                result = experiment_run(data, exp.value, value.value, mode_w.value, n.value)
+            except ValueError as err:
+                print(f"Cannot run: {err}")
+                return
+            experiment_figure(result)
+            plt.show()
+            if result["stored"] is not None:
+                print("stored:", describe(result["stored"]))
+
+    exp.observe(values, names="value")
+    run.on_click(go)
+    values()
+    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), out])
+
+
+# ------------------------------------------------------------------------------ 07's widget
+
+
+def embedding_figure(
+    Z: np.ndarray, y: np.ndarray, digit: int | None = None, title: str = "", ax=None
+):
+    """A 2-D embedding ``Z`` (N, 2) coloured by digit ``y`` (N,); with ``digit`` set, that
+    digit's points in colour and the rest in grey. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    cmap = plt.get_cmap("tab10")
+    if digit is None:
+        ax.scatter(Z[:, 0], Z[:, 1], c=cmap(np.asarray(y) % 10), s=3, lw=0)
+        for d in np.unique(y):  # the digit at each cluster's median
+            cx, cy = np.median(Z[y == d], axis=0)
+            ax.text(cx, cy, str(d), fontsize=11, weight="bold", ha="center", va="center")
+    else:
+        mine = np.asarray(y) == digit
+        ax.scatter(Z[~mine, 0], Z[~mine, 1], c="0.85", s=3, lw=0)
+        ax.scatter(Z[mine, 0], Z[mine, 1], c=[cmap(digit % 10)], s=4, lw=0, label=str(digit))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def field_pair_figure(F: np.ndarray, G: np.ndarray, unit: int, r: np.ndarray | None = None):
+    """Receptive field ``unit`` of ``F`` (n, 28, 28) beside its best-correlated field of ``G``
+    (m, 28, 28) (Pearson r over all pixels unless ``r``, the full correlation matrix (n, m),
+    is given). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if r is None:
+        Fz = F.reshape(len(F), -1)[unit]
+        Gz = G.reshape(len(G), -1)
+        Fz = (Fz - Fz.mean()) / np.linalg.norm(Fz - Fz.mean())
+        Gz = Gz - Gz.mean(axis=1, keepdims=True)
+        row = Gz @ Fz / np.linalg.norm(Gz, axis=1)
+    else:
+        row = r[unit]
+    best = int(np.argmax(row))
+    fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+    for ax, img, title in zip(
+        axes, (F[unit], G[best]), (f"local rule, unit {unit}", f"backprop, unit {best}")
+    ):
+        lim = np.percentile(np.abs(img - np.median(img)), 99)
+        ax.imshow(img - np.median(img), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.suptitle(f"best Pearson r = {row[best]:.2f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def representation_widget(
+    embeddings: dict[str, np.ndarray],
+    y: np.ndarray,
+    F: np.ndarray,
+    G: np.ndarray,
+    r: np.ndarray | None = None,
+):
+    """Pick a layer and a digit (its points in the embedding), or a hidden unit (its receptive
+    field beside the best-matching backprop field). ``embeddings``: layer name -> (N, 2)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    layer = w.Dropdown(options=list(embeddings), description="layer")
+    digit = w.Dropdown(
+        options=[("all", None)] + [(str(d), d) for d in range(10)], description="digit"
+    )
+    unit = w.IntSlider(value=0, min=0, max=len(F) - 1, description="hidden unit")
+
+    def draw_embedding(layer, digit):
+        embedding_figure(embeddings[layer], y, digit, title=layer)
+        plt.show()
+
+    def draw_field(unit):
+        field_pair_figure(F, G, unit, r)
+        plt.show()
+
+    tab = w.Tab(
+        children=[
+            _interactive(draw_embedding, layer=layer, digit=digit),
+            _interactive(draw_field, unit=unit),
+        ]
+    )
+    tab.set_title(0, "embedding")
+    tab.set_title(1, "receptive field")
+    return tab
+
+
+def _interactive(draw, **controls):
+    import ipywidgets as w
+
+    out = w.interactive_output(draw, controls)
+    return w.VBox([w.HBox(list(controls.values())), out])
