@@ -202,7 +202,9 @@ def run_curve(
         done += n
         angle = history["angle_to_bp"][-1]
         if angle is None and net.n_hidden and net.config.mode == "rate":
-            angle = float(np.nanmean(analysis.angle_to_backprop(net, X[idx], y[idx])))
+            angles = analysis.angle_to_backprop(net, X[idx], y[idx])
+            # NaN where an update is zero (e.g. a layer that cannot learn): no angle then
+            angle = float(np.nanmean(angles)) if np.any(np.isfinite(angles)) else None
         curve["images"].append(start + done)
         curve["seconds"].append(seconds)
         curve["train_error"].append(history["train_error"][-1])
@@ -261,6 +263,31 @@ def describe(run: dict) -> str:
 
 
 # ------------------------------------------------------------------------------ figures
+
+
+def show_stored(experiment: Experiment | str) -> dict:
+    """Print one line per stored run of ``experiment`` (see :func:`describe`) and draw their
+    train error and angle to backprop against images seen; returns the runs by label."""
+    import matplotlib.pyplot as plt
+
+    ex = _experiment(experiment)
+    runs = {}
+    for value, name in ex.stored.items():
+        try:
+            runs[f"stored, {ex.option} = {value}"] = load_stored(name)
+        except FileNotFoundError:
+            print(f"{ex.option} = {value}: no stored run {name!r} in this copy")
+    for run in runs.values():
+        print(describe(run))
+    if runs:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+        curves = {k: v["curve"] for k, v in runs.items()}
+        curves_figure(curves, key="train_error", ax=axes[0], smooth_n=3)
+        curves_figure(curves, key="angle", ax=axes[1], smooth_n=3)
+        fig.suptitle("stored spiking runs (running means over 3 points)", fontsize=9)
+        fig.tight_layout()
+        plt.show()
+    return runs
 
 
 def smooth(values, n: int = 5) -> np.ndarray:
@@ -323,66 +350,79 @@ def soma_traces(
     phase_ms: float = 50.0,
     dt: float = 0.1,
     neurons=(0, 1, 2),
+    spikes: bool = False,
+    seed: int = 0,
 ) -> dict:
     """Somatic voltage of some first-hidden-layer neurons through a forward then a target
     phase, for several apical conductances ``g_A`` (the mechanism behind Fig. 9).
 
     The dendritic potentials come from a rate-mode network ``net`` and one image ``x`` (784,)
     with its ``label``: basal ``V_b = W^0 r^in + b^0`` (the same in both phases), apical
-    ``V_a = Y^0 r^L`` with the output rates of the forward phase, then of the target phase
-    (held at the values of the segregated network, to isolate the soma). The soma follows
-    ``neuron.euler_soma_step`` from ``V = 0`` with step ``dt`` ms (0.1 ms: with 1-ms steps the
-    g_A = 0.6 soma rings, an artefact of the Euler method).
+    ``V_a = Y^0 s`` with ``s`` the output's forward-phase rates, then its target-phase rates
+    (held at the values of the segregated network, to isolate the soma); with ``spikes=True``
+    ``s(t)`` is instead the output's Poisson spike trains at those rates (drawn from ``seed``,
+    the same for every g_A) filtered by the PSP kernel (``neuron.psp_kernel``), as the paper's
+    apical dendrites receive them. The soma follows ``neuron.euler_soma_step`` from ``V = 0``
+    with step ``dt`` ms (0.1 ms: with 1-ms steps the g_A = 0.6 soma rings, an artefact of the
+    Euler method).
 
-    Returns ``t`` (ms, shape (T,)), ``V`` {g_A: (T, len(neurons))}, ``V_b``, ``V_a_f``,
-    ``V_a_t`` (len(neurons),) and ``steady`` {g_A: (forward, target) steady states}.
+    Returns ``t`` (ms, shape (T,)), ``V`` {g_A: (T, len(neurons))}, ``V_a`` (T, len(neurons))
+    the apical potential, ``V_b``, ``V_a_f``, ``V_a_t`` (len(neurons),) the basal and the mean
+    apical potentials of the two phases, and ``phase_ms``.
     """
     p = net.phases(np.asarray(x)[None], [label])
     idx = np.asarray(neurons)
-    V_b = (p.C[0][0] / net.config.k_B)[idx].astype(np.float64)
+    cfg = net.config
+    V_b = (p.C[0][0] / cfg.k_B)[idx].astype(np.float64)
     Y = np.asarray(net.Y[0], dtype=np.float64)[idx]
-    V_a_f = neuron.apical_potential(Y, p.r_f[0].astype(np.float64))
-    V_a_t = neuron.apical_potential(Y, p.r_t[0].astype(np.float64))
+    r_f, r_t = p.r_f[0].astype(np.float64), p.r_t[0].astype(np.float64)
     n = int(round(phase_ms / dt))
     t = dt * np.arange(1, 2 * n + 1)
-    cfg = net.config
-    V, steady = {}, {}
+    rates = np.vstack([np.repeat(r_f[None], n, axis=0), np.repeat(r_t[None], n, axis=0)])
+    if spikes:  # Poisson counts per step, filtered by the PSP kernel (1/ms)
+        counts = np.random.default_rng(seed).poisson(rates * dt)
+        kernel = neuron.psp_kernel(t - dt, cfg.tau_s, cfg.tau_L)
+        s = np.stack([np.convolve(counts[:, j], kernel)[: 2 * n] for j in range(len(r_f))], 1)
+    else:
+        s = rates
+    V_a = neuron.apical_potential(Y, s)  # (T, len(neurons))
+    V = {}
     for g_A in g_A_values:
         v = np.zeros(len(idx))
         trace = np.empty((2 * n, len(idx)))
         for i in range(2 * n):
-            V_a = V_a_f if i < n else V_a_t
-            v = neuron.euler_soma_step(v, V_b, V_a, cfg.g_L, cfg.g_B, g_A, dt)
+            v = neuron.euler_soma_step(v, V_b, V_a[i], cfg.g_L, cfg.g_B, g_A, dt)
             trace[i] = v
         V[g_A] = trace
-        steady[g_A] = tuple(
-            soma_steady_state(V_b, V_a, cfg.g_L, cfg.g_B, g_A) for V_a in (V_a_f, V_a_t)
-        )
     return {
         "t": t,
         "V": V,
+        "V_a": V_a,
         "V_b": V_b,
-        "V_a_f": V_a_f,
-        "V_a_t": V_a_t,
-        "steady": steady,
+        "V_a_f": neuron.apical_potential(Y, r_f),
+        "V_a_t": neuron.apical_potential(Y, r_t),
         "neurons": idx,
         "phase_ms": phase_ms,
     }
 
 
-def soma_traces_figure(d: dict, neuron_index: int = 0):
-    """The somatic voltage of one neuron of :func:`soma_traces` for each g_A, with the phase
-    switch marked; returns the figure."""
+def soma_traces_figure(d: dict, neuron_index: int = 0, title: str = ""):
+    """The apical potential (top) and the somatic voltage for each g_A (bottom) of one neuron
+    of :func:`soma_traces`, with the phase switch marked; returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    fig, (top, ax) = plt.subplots(
+        2, 1, figsize=(6.5, 4.2), sharex=True, gridspec_kw={"height_ratios": [1, 2]}
+    )
+    top.plot(d["t"], d["V_a"][:, neuron_index], color="0.4", lw=1)
+    top.set_ylabel("apical V_a")
     for g_A, trace in d["V"].items():
         ax.plot(d["t"], trace[:, neuron_index], label=f"g_A = {g_A:g}")
-    ax.axvline(d["phase_ms"], ls="--", color="grey", lw=1)
-    ax.text(d["phase_ms"] * 0.5, ax.get_ylim()[1], "forward phase", ha="center", va="top")
-    ax.text(d["phase_ms"] * 1.5, ax.get_ylim()[1], "target phase", ha="center", va="top")
+    for a in (top, ax):
+        a.axvline(d["phase_ms"], ls="--", color="grey", lw=1)
+    top.set_title(title or "forward phase | target phase", fontsize=9)
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel(f"somatic voltage, neuron {d['neurons'][neuron_index]}")
+    ax.set_ylabel(f"soma V, neuron {d['neurons'][neuron_index]}")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
