@@ -257,7 +257,8 @@ def describe(run: dict) -> str:
     test = f"test error {c['test_error'][-1]:.2f} %" if c.get("test_error") else "no test"
     return (
         f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
-        f"({epochs:.2g} epochs), seed {p['seed']}, {test}; {p['command']} "
+        f"({epochs:.2g} epoch{'' if epochs == 1 else 's'}), seed {p['seed']}, {test}; "
+        f"{p['command']} "
         f"(commit {p['commit'][:8]}, {p['date'][:10]}, {p['wall_seconds'] / 60:.0f} min)"
     )
 
