@@ -171,3 +171,10 @@ def test_sparsify_check_rejects_a_mask_that_is_only_right_on_average():
         return np.where(rng.random(Y.shape) < fraction, 0.0, Y * gain)
 
     assert not checks.verdict("sparsify", bernoulli).passed
+
+
+def test_value_labels_name_the_control():
+    assert E.value_label("apical_conductance", 0.6) == "g_A = 0.6"
+    assert E.value_label("apical_conductance", 0.0) == "g_A = 0.0 (control)"
+    assert E.value_label("symmetric_feedback", None) == "random Y (control)"
+    assert E.value_label("symmetric_feedback", 0.05) == "Y = W^T, noise SD 0.05"

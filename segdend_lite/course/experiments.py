@@ -148,6 +148,17 @@ def experiment_config(experiment: Experiment | str, value, mode: str = "rate") -
     return Config(**options)
 
 
+def value_label(experiment: Experiment | str, value) -> str:
+    """A short label for one value of an experiment's option, e.g. ``"g_A = 0.6"``; the
+    first value (the paper's control) is marked "(control)"."""
+    ex = _experiment(experiment)
+    if ex.name == "symmetric_feedback":
+        text = "random Y" if value is None else f"Y = W^T, noise SD {value:g}"
+    else:
+        text = f"{ex.option} = {value}"
+    return text + (" (control)" if value == ex.values[0] else "")
+
+
 def make_network(experiment: Experiment | str, value, mode: str = "rate", seed: int = 0) -> Network:
     """A fresh network for one run of ``experiment`` (see :func:`experiment_config`)."""
     ex = _experiment(experiment)
@@ -275,7 +286,7 @@ def show_stored(experiment: Experiment | str) -> dict:
     runs = {}
     for value, name in ex.stored.items():
         try:
-            runs[f"stored, {ex.option} = {value}"] = load_stored(name)
+            runs[f"stored, {value_label(ex, value)}"] = load_stored(name)
         except FileNotFoundError:
             print(f"{ex.option} = {value}: no stored run {name!r} in this copy")
     for run in runs.values():
@@ -471,7 +482,7 @@ def experiment_run(
             stored = load_stored(name)
         except FileNotFoundError:
             stored = None
-    return {"live": curve, "stored": stored, "label": f"{ex.option} = {value}", "mode": mode}
+    return {"live": curve, "stored": stored, "label": value_label(ex, value), "mode": mode}
 
 
 def experiment_figure(result: dict, key: str = "train_error"):
