@@ -23,7 +23,7 @@ lab: $(VENV)/.course
 		$(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_welcome.ipynb
 
 test: $(VENV)/.test
-	SEGDEND_QUICK=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
+	SEGDEND_QUICK=1 SEGDEND_STRICT_CHECKS=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
 		$(PY) -m pytest --nbval-lax tests notebooks exercises --ignore=exercises/solutions
 
 train: $(VENV)/.course
@@ -31,14 +31,14 @@ train: $(VENV)/.course
 		$(if $(wildcard results/rate_784-500-10/checkpoint.npz),--resume,)
 
 train-spiking: $(VENV)/.course
-	OPENBLAS_NUM_THREADS=1 $(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode spiking \
+	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode spiking \
 		--out results/spiking_784-500-10 \
 		$(if $(wildcard results/spiking_784-500-10/checkpoint.npz),--resume,)
 
 bench: $(VENV)/.course
 	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_accuracy.py
-	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/bench_spiking.py speed
+	$(PY) benchmarks/bench_spiking.py speed
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,6 @@
 """Test error of the rate-mode network and its baselines on full MNIST, online, paper rates.
 
-    python benchmarks/bench_accuracy.py [--epochs 20] [--workers 2] [--out FILE.md]
+    python benchmarks/bench_accuracy.py [--epochs 20] [--workers N] [--out FILE.md]
 
 Trains each row from seed 0 and prints the test error (%) after 1, 5 and 20 epochs (and
 --epochs if larger) as a markdown table. Paper figures (spiking mode, 60 epochs): no hidden
@@ -24,6 +24,7 @@ from segdend_lite import Config, Network  # noqa: E402
 from segdend_lite.atomic import atomic_write_bytes  # noqa: E402
 from segdend_lite.model.baselines import backprop_network, feedback_alignment_network  # noqa: E402
 from segdend_lite.data import load_mnist  # noqa: E402
+from segdend_lite.model.threads import usable_cpus  # noqa: E402
 
 ROWS = [
     ("no hidden layer (784-10)", "local", (10,), {}),
@@ -74,7 +75,7 @@ def run(row, epochs: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=usable_cpus(), help="default: usable CPUs")
     ap.add_argument("--out", default=None, help="also write the table to this markdown file")
     args = ap.parse_args()
     load_mnist()  # fetch once before the workers start

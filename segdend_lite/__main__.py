@@ -11,6 +11,7 @@ from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.model.baselines import backprop_network, feedback_alignment_network
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
+from segdend_lite.model.threads import DEFAULT_BLAS_THREADS, blas_threads
 from segdend_lite.model.training import fit, load_checkpoint
 
 
@@ -79,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output folder, e.g. results/NAME")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument(
+        "--blas-threads",
+        type=int,
+        default=DEFAULT_BLAS_THREADS,
+        metavar="N",
+        help=f"spiking: BLAS threads while the engines run (default {DEFAULT_BLAS_THREADS}; "
+        "0 = the BLAS's own setting)",
+    )
     return parser
 
 
@@ -184,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":
-            return train(args)
+            with blas_threads(args.blas_threads or None):
+                return train(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,3 +30,9 @@ def test_angles_and_floor_run(tmp_path, mnist_full, capsys):
     assert "mean angle per image" in printed and "nan" not in printed
     products, draws = bench._test_floor(net, mnist_full.x_test[:4])
     assert products > 0 and draws > 0
+
+
+def test_speed_profile_runs(capsys):
+    _bench().profile(n=8)
+    printed = capsys.readouterr().out
+    assert "own ms per image" in printed and "| all |" in printed

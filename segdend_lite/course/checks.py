@@ -1,33 +1,70 @@
-"""Self-checks for the course's exercises: ``check_<exercise>(your_function)`` and ``hint``.
+"""Self-checks for the course's exercises: ``check``, ``check_prediction``, ``hint``, ``progress``.
 
-A check runs your function and the reference on several inputs, edge cases included, and prints
-one short message: passed; "not attempted yet" for an untouched stub; or what is wrong, found by
-comparing your output with known mistakes (a missing factor, a flipped sign, the wrong matrix).
-``hint(name, level)`` gives tiered hints: 1, 2, then 3 = the solution. Passed exercises are
-remembered in a small JSON file (``~/.segdend_lite/progress.json``, or
-``$SEGDEND_PROGRESS_FILE``); ``progress()`` lists them.
+In a notebook, under the cell where you write a function::
+
+    hidden_delta = check("hidden_delta", hidden_delta)
+
+runs your function and the library's reference on several inputs and prints one line: passed;
+"not attempted yet" for an untouched stub; or what is wrong, found by comparing your output with
+known mistakes (a missing factor, a flipped sign, the wrong matrix). It returns your function if
+it passes, otherwise the library's reference (and says so), so the later cells of the notebook
+always run, and run *your* code once it is right.
+
+Predict-then-run exercises: write a prediction before a run, then
+``check_prediction("name", name, observed)`` compares it with what the run showed and explains.
+
+``hint(name, level)`` gives tiered hints: 1, 2, then 3 = the solution, read from the course
+notebook's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers (via the generated
+``solutions.json``, see :mod:`segdend_lite.course.exercises`). Attempts are remembered in a small
+JSON file (``~/.segdend_lite/progress.json``, or ``$SEGDEND_PROGRESS_FILE``); ``progress()``
+lists them.
+
+Strict mode (``SEGDEND_STRICT_CHECKS=1``, set by ``make test``): an attempted but wrong solution
+raises ``AssertionError`` with the verdict, so a wrong solution in ``notebooks/`` fails the
+suite; an untouched stub never raises, so the student notebooks still run to the end.
+
+The exercises themselves (references, test inputs, known mistakes, hints) are declared in one
+small file per notebook, ``segdend_lite/course/catalog/nbNN.py``, with :func:`register`. This
+module holds only the machinery: no solutions and no copy of any equation.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import importlib
 import json
 import os
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from segdend_lite.model import mlp, neuron
 from segdend_lite.atomic import atomic_write_bytes
-from segdend_lite.model.neuron import sigma
+
+#: Environment variable that turns wrong (attempted) solutions into errors.
+STRICT_ENV = "SEGDEND_STRICT_CHECKS"
+#: What a check says when it hands back the library's reference instead of your function.
+FALLBACK = "using the library's reference until yours passes"
 
 Cases = Callable[[np.random.Generator], list[tuple]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Exercise:
-    """One exercise: where it lives, the reference, test inputs, known mistakes, hints."""
+    """One exercise: write a function that behaves like ``reference``.
+
+    ``name``: the function's name in the notebook (and the key of ``check``/``hint``);
+    ``notebook``: the course notebook's file stem, e.g. ``"01_credit_assignment_and_backprop"``;
+    ``title``: a few words; ``reference``: a library function with the student's signature (or
+    a lambda that only adapts the arguments of one); ``cases(rng)``: the argument tuples to try;
+    ``mistakes``: ``(wrong_function, "what is wrong, in one sentence")`` pairs, tried in order
+    when the student's output differs from the reference's; ``hints``: levels 1 and 2 (level 3
+    is the solution from the course notebook); ``compare(got, expected, args) -> bool``: a
+    custom comparison (default: same shape and values within 1e-6 relative, element by element
+    for tuples).
+    """
 
     name: str
     notebook: str
@@ -36,622 +73,333 @@ class Exercise:
     cases: Cases
     mistakes: list[tuple[Callable, str]] = field(default_factory=list)
     hints: tuple[str, str] = ("", "")
-    solution: str = ""
-    compare: Callable | None = None  # custom comparison (student, reference, args) -> bool
+    compare: Callable[[Any, Any, tuple], bool] | None = None
 
 
-EXERCISES: dict[str, Exercise] = {}
+@dataclass(frozen=True)
+class Prediction:
+    """A predict-then-run exercise: the student chooses one of ``options`` before a run.
+
+    ``outcome(observed) -> option``: turns what the run measured into the option it supports
+    (default: ``observed`` is already an option); ``explanation``: why the run came out so, shown
+    after the comparison. The student's prediction is a variable named ``name`` in the notebook.
+    """
+
+    name: str
+    notebook: str
+    title: str
+    options: tuple[str, ...]
+    explanation: str
+    outcome: Callable[[Any], str] | None = None
+    hints: tuple[str, str] = ("", "")
 
 
-def _register(ex: Exercise) -> Exercise:
-    EXERCISES[ex.name] = ex
-    return ex
+@dataclass(frozen=True)
+class Verdict:
+    """The result of a check: ``passed``; ``attempted`` (False for an untouched stub); the
+    one-line ``message``."""
+
+    name: str
+    passed: bool
+    attempted: bool
+    message: str
 
 
-def _close(a, b, tol=1e-7) -> bool:
+# ------------------------------------------------------------------------------ the catalogue
+
+_CATALOGUE: dict[str, Exercise | Prediction] = {}
+_LOADED = False
+
+
+def register(item: Exercise | Prediction) -> Exercise | Prediction:
+    """Add an exercise (or prediction) to the catalogue; called by ``catalog/nbNN.py``."""
+    old = _CATALOGUE.get(item.name)
+    if old is not None and old.notebook != item.notebook:
+        raise ValueError(
+            f"exercise {item.name!r} is registered by {old.notebook} and {item.notebook}: "
+            "give one of them another name"
+        )
+    _CATALOGUE[item.name] = item
+    return item
+
+
+def catalogue() -> dict[str, Exercise | Prediction]:
+    """All registered exercises and predictions, by name (loads ``catalog/nbNN.py`` once)."""
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        from segdend_lite.course import catalog
+
+        for module in sorted(m.name for m in pkgutil.iter_modules(catalog.__path__)):
+            importlib.import_module(f"{catalog.__name__}.{module}")
+    return dict(_CATALOGUE)
+
+
+def _get(name: str) -> Exercise | Prediction:
+    items = catalogue()
+    if name not in items:
+        raise ValueError(f"no exercise {name!r}; exercises: {', '.join(sorted(items))}")
+    return items[name]
+
+
+def strict() -> bool:
+    """True when ``$SEGDEND_STRICT_CHECKS`` is 1/true/yes (the test suite sets it)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+# ------------------------------------------------------------------------------ comparisons
+
+
+def same(got: Any, expected: Any, rtol: float = 1e-6) -> bool:
+    """Same shape and values within ``rtol`` (relative to the largest expected value), element
+    by element for tuples and lists."""
+    if isinstance(expected, (tuple, list)):
+        return (
+            isinstance(got, (tuple, list))
+            and len(got) == len(expected)
+            and all(same(g, e, rtol) for g, e in zip(got, expected))
+        )
     try:
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        a, b = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     except (TypeError, ValueError):
         return False
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol))
+    if a.shape != b.shape:
+        return False
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    return bool(np.allclose(a, b, rtol=rtol, atol=rtol * max(scale, 1e-12), equal_nan=True))
 
 
-def _shape(x):
+def _shape(x: Any):
+    if isinstance(x, (tuple, list)):
+        return tuple(_shape(v) for v in x)
     try:
         return np.shape(x)
     except Exception:  # noqa: BLE001
         return None
 
 
+def _copy(args: tuple) -> tuple:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _preview(x: Any) -> str:
+    if isinstance(x, (tuple, list)):
+        x = x[0] if x else x
+    try:
+        return np.array2string(np.ravel(np.asarray(x, dtype=float))[:3], precision=4)
+    except (TypeError, ValueError):
+        return repr(x)[:40]
+
+
+# ------------------------------------------------------------------------------ checks
+
+
+def verdict(name: str, student: Callable) -> Verdict:
+    """Run exercise ``name``'s test cases on ``student``; no printing, no fallback."""
+    ex = _get(name)
+    if not isinstance(ex, Exercise):
+        raise ValueError(f"{name!r} is a prediction: use check_prediction")
+    if not callable(student):
+        return Verdict(
+            name,
+            False,
+            True,
+            f"{name}: not yet. Pass the function itself, not {type(student).__name__}.",
+        )
+    cmp = ex.compare or (lambda got, exp, args: same(got, exp))
+    for args in ex.cases(np.random.default_rng(1234)):
+        expected = ex.reference(*_copy(args))
+        try:
+            got = student(*_copy(args))
+        except NotImplementedError:
+            msg = f"{name}: not attempted yet. Replace the `raise NotImplementedError` line."
+            return Verdict(name, False, False, msg)
+        except Exception as exc:  # noqa: BLE001 - the student's code may raise anything
+            msg = f"{name}: not yet. Your function raised {type(exc).__name__}: {exc}."
+            return Verdict(name, False, True, msg)
+        if cmp(got, expected, args):
+            continue
+        for mistake, message in ex.mistakes:
+            if cmp(got, mistake(*_copy(args)), args):
+                return Verdict(name, False, True, f"{name}: not yet. {message}")
+        if _shape(got) != _shape(expected):
+            msg = (
+                f"{name}: not yet. The result has shape {_shape(got)}; expected {_shape(expected)}."
+            )
+        else:
+            msg = (
+                f"{name}: not yet. Your values differ from the reference (e.g. {_preview(got)} "
+                f"vs {_preview(expected)}). Try hint('{name}', 1)."
+            )
+        return Verdict(name, False, True, msg)
+    return Verdict(name, True, True, f"{name}: passed. The cells below use your function.")
+
+
+def check(name: str, student: Callable) -> Callable:
+    """Check your function for exercise ``name``; print one line; return the function to use.
+
+    Returns ``student`` if it passes, otherwise the library's reference (the line says so), so
+    ``f = check("f", f)`` makes the later cells use your ``f`` once it is right. In strict mode
+    (``$SEGDEND_STRICT_CHECKS=1``) a wrong attempt raises ``AssertionError`` instead.
+    """
+    v = verdict(name, student)
+    _record(name, v)
+    if v.passed:
+        print(v.message)
+        return student
+    if v.attempted and strict():
+        raise AssertionError(v.message)
+    print(f"{v.message} For now: {FALLBACK}.")
+    return _get(name).reference
+
+
+def check_prediction(name: str, prediction: Any, observed: Any) -> Verdict:
+    """Compare your ``prediction`` (one of the exercise's options) with what the run showed.
+
+    ``observed``: the measurement the notebook passes in. Prints the comparison and the
+    explanation. A prediction of ``None`` is "not made yet" (never raises); in strict mode a
+    prediction that the run contradicts raises ``AssertionError``.
+    """
+    p = _get(name)
+    if not isinstance(p, Prediction):
+        raise ValueError(f"{name!r} is not a prediction: use check")
+    shown = p.outcome(observed) if p.outcome else observed
+    choices = " / ".join(repr(o) for o in p.options)
+    if prediction is None:
+        v = Verdict(
+            name,
+            False,
+            False,
+            f"{name}: no prediction yet. Set {name} to one of "
+            f"{choices} before the run, then run both cells again.",
+        )
+    elif prediction not in p.options:
+        v = Verdict(
+            name, False, True, f"{name}: {prediction!r} is not one of the options {choices}."
+        )
+    elif prediction == shown:
+        v = Verdict(
+            name,
+            True,
+            True,
+            f"{name}: you predicted {prediction!r}, and the run showed {shown!r}. {p.explanation}",
+        )
+    else:
+        v = Verdict(
+            name,
+            False,
+            True,
+            f"{name}: you predicted {prediction!r}; the run showed {shown!r}. {p.explanation}",
+        )
+    _record(name, v)
+    if v.attempted and not v.passed and strict():
+        raise AssertionError(v.message)
+    print(v.message)
+    return v
+
+
+# ------------------------------------------------------------------------------ hints
+
+
+def solutions() -> dict[str, str]:
+    """The solutions, by exercise name, as written between the course notebooks' markers
+    (``solutions.json``, generated from them by ``make exercises``)."""
+    path = Path(__file__).with_name("solutions.json")
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def hint(name: str, level: int = 1) -> str:
+    """Hint ``level`` 1 or 2 for exercise ``name``; level 3 prints the solution."""
+    item = _get(name)
+    if level not in (1, 2, 3):
+        raise ValueError("level is 1, 2 or 3 (3 = the solution)")
+    if level < 3:
+        text = item.hints[level - 1]
+    else:
+        sol = solutions().get(name)
+        text = (
+            "Solution (from the course notebook):\n" + sol
+            if sol
+            else f"No solution found for {name!r}: the course notebooks are the source "
+            "(notebooks/, between ### BEGIN SOLUTION and ### END SOLUTION)."
+        )
+    print(text)
+    return text
+
+
 # ------------------------------------------------------------------------------ progress
 
 
-def _progress_file() -> Path:
+def progress_file() -> Path:
+    """Where attempts are remembered: ``$SEGDEND_PROGRESS_FILE`` or
+    ``~/.segdend_lite/progress.json``."""
     env = os.environ.get("SEGDEND_PROGRESS_FILE")
     return Path(env) if env else Path.home() / ".segdend_lite" / "progress.json"
 
 
 def _load_progress() -> dict:
     try:
-        return json.loads(_progress_file().read_text())
+        data = json.loads(progress_file().read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _mark_passed(name: str) -> None:
+def _record(name: str, v: Verdict) -> None:
+    if not v.attempted:
+        return
     data = _load_progress()
-    data[name] = "passed"
+    old = data.get(name) if isinstance(data.get(name), dict) else {}
+    data[name] = {
+        "status": "passed" if v.passed or old.get("status") == "passed" else "tried",
+        "attempts": int(old.get("attempts", 0)) + 1,
+        "last": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
     try:
-        atomic_write_bytes(_progress_file(), json.dumps(data, indent=1, sort_keys=True).encode())
+        atomic_write_bytes(progress_file(), json.dumps(data, indent=1, sort_keys=True).encode())
     except OSError:
         pass  # a read-only home must not break the check
 
 
-def progress(show: bool = True) -> dict[str, bool]:
-    """Which exercises pass, by notebook. Prints a short table unless ``show=False``."""
+def progress(show: bool = True) -> dict[str, str]:
+    """Status of every exercise: ``"passed"``, ``"tried"`` (attempted, not passed yet) or
+    ``"untouched"``. Prints a short table by notebook unless ``show=False``."""
     done = _load_progress()
-    status = {name: done.get(name) == "passed" for name in EXERCISES}
+    items = catalogue()
+    status = {}
+    for name in items:
+        rec = done.get(name)
+        status[name] = rec.get("status", "tried") if isinstance(rec, dict) else "untouched"
     if show:
-        for nb in sorted({e.notebook for e in EXERCISES.values()}):
-            names = [n for n, e in EXERCISES.items() if e.notebook == nb]
-            ticks = "  ".join(f"[{'x' if status[n] else ' '}] {n}" for n in names)
-            print(f"{nb}: {ticks}")
-        print(f"{sum(status.values())} of {len(status)} exercises passed")
+        mark = {"passed": "x", "tried": "~", "untouched": " "}
+        for nb in sorted({e.notebook for e in items.values()}):
+            names = [n for n, e in items.items() if e.notebook == nb]
+            print(f"{nb}:")
+            print("   " + "  ".join(f"[{mark[status[n]]}] {n}" for n in names))
+        n_pass = sum(s == "passed" for s in status.values())
+        print(
+            f"{n_pass} of {len(status)} passed ([x] passed, [~] tried, [ ] not yet); "
+            f"kept in {progress_file()}"
+        )
     return status
 
 
-# ------------------------------------------------------------------------------ the check
-
-
-def check(name: str, student: Callable, quiet: bool = False) -> str:
-    """Run the check of exercise ``name`` on ``student`` and return (and print) the verdict."""
-    ex = EXERCISES[name]
-    rng = np.random.default_rng(1234)
-    verdict = None
-    for args in ex.cases(rng):
-        expected = ex.reference(*_copy(args))
-        try:
-            got = student(*_copy(args))
-        except NotImplementedError:
-            verdict = f"{name}: not attempted yet. Replace the `raise NotImplementedError` line."
-            break
-        except Exception as exc:  # noqa: BLE001 - the student's code may raise anything
-            verdict = f"{name}: your function raised {type(exc).__name__}: {exc}"
-            break
-        same = ex.compare(got, expected, args) if ex.compare else _close(got, expected)
-        if same:
-            continue
-        for mistake, message in ex.mistakes:
-            wrong = mistake(*_copy(args))
-            if ex.compare(got, wrong, args) if ex.compare else _close(got, wrong):
-                verdict = f"{name}: not yet. {message}"
-                break
-        else:
-            if _shape(got) != _shape(expected):
-                verdict = (
-                    f"{name}: not yet. The result has shape {_shape(got)}; "
-                    f"expected {_shape(expected)}."
-                )
-            else:
-                verdict = (
-                    f"{name}: not yet. Your values differ from the reference "
-                    f"(e.g. {np.ravel(got)[:3]} vs {np.ravel(expected)[:3]}). "
-                    f"Try hint('{name}', 1)."
-                )
-        break
-    if verdict is None:
-        verdict = f"{name}: passed."
-        _mark_passed(name)
-    if not quiet:
-        print(verdict)
-    return verdict
-
-
-def _copy(args: tuple) -> tuple:
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-
-
-def hint(name: str, level: int = 1) -> str:
-    """Hint ``level`` 1 or 2 for exercise ``name``; level 3 prints the solution."""
-    if name not in EXERCISES:
-        raise ValueError(f"no exercise {name!r}; exercises: {', '.join(EXERCISES)}")
-    ex = EXERCISES[name]
-    if level not in (1, 2, 3):
-        raise ValueError("level is 1, 2 or 3 (3 = the solution)")
-    text = ex.hints[level - 1] if level < 3 else "Solution:\n" + ex.solution.strip()
-    print(text)
-    return text
-
-
-# ------------------------------------------------------------------------------ exercises
-# Notebook 01: credit assignment and backprop
-
-
-_register(
-    Exercise(
-        "sigmoid_prime",
-        "01",
-        "the derivative of the logistic function",
-        neuron.sigma_prime,
-        lambda rng: [(np.array([0.0]),), (rng.normal(0, 3, 7),), (np.array([-40.0, 40.0]),)],
-        [
-            (
-                lambda a: sigma(a),
-                "You returned sigma(a) itself; the derivative is sigma(a)(1 - sigma(a)).",
-            ),
-            (lambda a: sigma(a) * (1 + sigma(a)), "A sign: it is sigma(a) * (1 - sigma(a))."),
-            (
-                lambda a: a * (1 - a),
-                "You applied s(1 - s) to a itself; first compute s = sigma(a).",
-            ),
-        ],
-        (
-            "The logistic function's derivative can be written with the function itself.",
-            "sigma'(a) = sigma(a) * (1 - sigma(a)); use segdend_lite.model.neuron.sigma.",
-        ),
-        "s = sigma(a)\nreturn s * (1 - s)",
-    )
-)
-
-
-def _hidden_delta(delta2, M, h):
-    """``(delta2 @ M) * h (1 - h)``: backprop with M = W2, feedback alignment with M = B."""
-    return (delta2 @ M) * h * (1.0 - h)
-
-
-def _delta_cases(rng):
-    h = sigma(rng.normal(0, 1, (4, 6)))
-    return [
-        (rng.normal(0, 0.1, (4, 3)), rng.normal(0, 1, (3, 6)), h),
-        (rng.normal(0, 0.1, (1, 3)), rng.normal(0, 1, (3, 6)), h[:1]),
-    ]
-
-
-_register(
-    Exercise(
-        "hidden_delta",
-        "01",
-        "backprop of the output error to the hidden layer",
-        _hidden_delta,
-        _delta_cases,
-        [
-            (
-                lambda d, W, h: d @ W,
-                "You forgot the derivative of the hidden sigmoid, h * (1 - h).",
-            ),
-            (lambda d, W, h: (d @ W) * h, "The hidden sigmoid's derivative is h * (1 - h), not h."),
-            (
-                lambda d, W, h: -(d @ W) * h * (1 - h),
-                "A sign flipped: delta1 = (delta2 @ W2) * h(1-h).",
-            ),
-        ],
-        (
-            "Each hidden unit's error is the output errors it contributed to, weighted by W2, "
-            "times the "
-            "slope of its own nonlinearity.",
-            "delta2 has shape (N, 10) and W2 (10, n_h): delta2 @ W2 is (N, n_h). "
-            "Multiply by h * (1 - h).",
-        ),
-        "return (delta2 @ W2) * h * (1 - h)",
-    )
-)
-
-
-def _quadratic(w):
-    return float(np.sum(w**3) + 2.0 * np.sum(w))
-
-
-def _forward_diff(f, w, eps=1e-5):
-    g = np.zeros_like(w)
-    base = f(w)
-    for i in np.ndindex(w.shape):
-        old = w[i]
-        w[i] = old + eps
-        g[i] = (f(w) - base) / eps
-        w[i] = old
-    return g
-
-
-_register(
-    Exercise(
-        "numerical_gradient",
-        "01",
-        "a numerical gradient by central differences",
-        mlp.numerical_gradient,
-        lambda rng: [(_quadratic, rng.normal(0, 1, (3, 2))), (_quadratic, np.array([0.5]))],
-        [
-            (
-                _forward_diff,
-                "That is a forward difference (f(w+eps) - f(w))/eps; use the central "
-                "difference (f(w+eps) - f(w-eps)) / (2 eps), which is far more accurate.",
-            )
-        ],
-        (
-            "Nudge one weight up and down by eps, evaluate f each time, and put the weight back.",
-            "g[i] = (f(w with w[i]+eps) - f(w with w[i]-eps)) / (2*eps); "
-            "loop with np.ndindex(w.shape).",
-        ),
-        "g = np.zeros_like(w)\nfor i in np.ndindex(w.shape):\n    old = w[i]\n"
-        "    w[i] = old + eps\n    up = f(w)\n    w[i] = old - eps\n    down = f(w)\n"
-        "    w[i] = old\n    g[i] = (up - down) / (2 * eps)\nreturn g",
-        compare=lambda got, exp, args: _close(got, exp, 1e-6),
-    )
-)
-
-# Notebook 02: weight transport and feedback alignment
-
-
-_register(
-    Exercise(
-        "fa_hidden_delta",
-        "02",
-        "the feedback-alignment hidden error",
-        _hidden_delta,  # the same computation, with B in place of W2
-        _delta_cases,
-        [
-            (lambda d, B, h: d @ B, "You forgot the hidden sigmoid's slope, h * (1 - h)."),
-            (
-                lambda d, B, h: -(d @ B) * h * (1 - h),
-                "A sign flipped: delta1 = (delta2 @ B) * h(1-h).",
-            ),
-        ],
-        (
-            "Feedback alignment is backprop with the fixed random B where W2 would be.",
-            "Same as hidden_delta, with B: (delta2 @ B) * h * (1 - h).",
-        ),
-        "return (delta2 @ B) * h * (1 - h)",
-    )
-)
-
-
-_register(
-    Exercise(
-        "angle_between",
-        "02",
-        "the angle between two updates, in degrees",
-        mlp.angle_between,
-        lambda rng: [
-            (np.array([1.0, 0.0]), np.array([0.0, 2.0])),
-            (rng.normal(0, 1, (3, 4)), rng.normal(0, 1, (3, 4))),
-            (np.array([1.0, 1.0]), np.array([1.0, 1.0]) * (1 + 1e-16)),
-        ],
-        [
-            (
-                lambda a, b: float(np.radians(mlp.angle_between(a, b))),
-                "Your angle is in radians; convert with np.degrees.",
-            ),
-            (
-                lambda a, b: float(
-                    np.ravel(a) @ np.ravel(b) / (np.linalg.norm(a) * np.linalg.norm(b))
-                ),
-                "You returned the cosine; take np.arccos of it, then np.degrees.",
-            ),
-        ],
-        (
-            "cos(angle) = a . b / (|a| |b|), with the arrays flattened to vectors.",
-            "Clip the cosine to [-1, 1] before np.arccos: round-off can push it just past 1 (NaN).",
-        ),
-        "a, b = np.ravel(a), np.ravel(b)\ncos = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))\n"
-        "return float(np.degrees(np.arccos(np.clip(cos, -1, 1))))",
-        compare=lambda got, exp, args: _close(got, exp, 1e-6),
-    )
-)
-
-# Notebook 03: the pyramidal neuron
-
-
-_register(
-    Exercise(
-        "euler_soma_step",
-        "03",
-        "one Euler step of the hidden soma",
-        neuron.euler_soma_step,
-        lambda rng: [
-            (0.0, 2.0, 1.0, 0.1, 0.6, 0.0, 1.0),
-            (rng.normal(0, 1, 5), rng.normal(0, 2, 5), rng.normal(0, 2, 5), 0.1, 0.6, 0.05, 1.0),
-            (1.0, 0.0, 3.0, 0.1, 0.6, 0.6, 0.5),
-        ],
-        [
-            (
-                lambda V, Vb, Va, gL, gB, gA, dt: V + dt * (-gL * V + gB * (Vb - V)),
-                "The apical term g_A (V_a - V) is missing (it matters when g_A > 0).",
-            ),
-            (
-                lambda V, Vb, Va, gL, gB, gA, dt: V + (-gL * V + gB * (Vb - V) + gA * (Va - V)),
-                "Multiply the change by dt.",
-            ),
-            (
-                lambda V, Vb, Va, gL, gB, gA, dt: V + dt * (gL * V + gB * (Vb - V) + gA * (Va - V)),
-                "The leak pulls V towards 0: its term is -g_L V.",
-            ),
-            (
-                lambda V, Vb, Va, gL, gB, gA, dt: dt * (-gL * V + gB * (Vb - V) + gA * (Va - V)),
-                "You returned the change dV; return the new voltage V + dV.",
-            ),
-        ],
-        (
-            "dV/dt = -g_L V + g_B (V_b - V) + g_A (V_a - V); one Euler step adds dt times this.",
-            "Compute dV = (leak + basal + apical terms), then return V + dt * dV.",
-        ),
-        "return V + dt * (-g_L * V + g_B * (V_b - V) + g_A * (V_a - V))",
-    )
-)
-
-_register(
-    Exercise(
-        "steady_state_k_B",
-        "03",
-        "the soma's steady-state gain k_B",
-        neuron.k_B,
-        lambda rng: [(0.1, 0.6, 0.0), (0.1, 0.6, 0.05), (0.1, 0.6, 0.6), (0.3, 0.2, 0.1)],
-        [
-            (
-                lambda g_L, g_B, g_A: g_B / (g_L + g_B),
-                "g_A belongs in the denominator too (all conductances the soma leaks through).",
-            ),
-            (
-                lambda g_L, g_B, g_A: g_B / g_L,
-                "Set dV/dt = 0 with V_a = 0 and solve for V: every conductance appears in the "
-                "denominator.",
-            ),
-            (
-                lambda g_L, g_B, g_A: (g_L + g_B + g_A) / g_B,
-                "Upside down: k_B = g_B / (g_L + g_B + g_A).",
-            ),
-        ],
-        (
-            "At steady state dV/dt = 0. With no apical input, 0 = -g_L V + g_B (V_b - V) - g_A V.",
-            "Solve for V = k_B V_b: k_B = g_B / (g_L + g_B + g_A).",
-        ),
-        "return g_B / (g_L + g_B + g_A)",
-    )
-)
-
-
-_register(
-    Exercise(
-        "psp_kernel",
-        "03",
-        "the PSP kernel kappa(t)",
-        neuron.psp_kernel,
-        lambda rng: [
-            (np.arange(0, 30.0), 3.0, 10.0),
-            (np.array([-2.0, -0.5, 0.0, 1.0]), 3.0, 10.0),
-            (np.linspace(0, 50, 11), 2.0, 20.0),
-        ],
-        [
-            (
-                lambda t, ts, tl: (
-                    np.exp(-np.asarray(t, float) / tl)
-                    - np.exp(-np.asarray(t, float) / ts) * (np.asarray(t) >= 0)
-                ),
-                "Divide by (tau_L - tau_s) so that the kernel integrates to 1.",
-            ),
-            (
-                lambda t, ts, tl: (
-                    (np.exp(-np.asarray(t, float) / tl) - np.exp(-np.asarray(t, float) / ts))
-                    / (tl - ts)
-                ),
-                "kappa is 0 before the spike (t < 0): use np.where(t >= 0, ..., 0).",
-            ),
-            (
-                lambda t, ts, tl: -neuron.psp_kernel(t, ts, tl),
-                "A sign: the slow exponential (tau_L) comes first.",
-            ),
-        ],
-        (
-            "A difference of two exponentials, slow minus fast, normalised, and zero for t < 0.",
-            "np.where(t >= 0, (np.exp(-t/tau_L) - np.exp(-t/tau_s)) / (tau_L - tau_s), 0.0)",
-        ),
-        "t = np.asarray(t, dtype=float)\n"
-        "return np.where(t >= 0, (np.exp(-t / tau_L) - np.exp(-t / tau_s)) / (tau_L - tau_s), 0.0)",
-    )
-)
-
-
-def _poisson_ref(rate_hz, T_ms, rng):
-    return rng.poisson(rate_hz / 1000.0, size=T_ms)
-
-
-def _compare_counts(got, other, args):
-    """Spike trains are random: compare mean counts per bin (within 6 standard errors)."""
-    _, T_ms, _ = args
-    got, other = np.asarray(got), np.asarray(other)
-    if got.shape != (T_ms,) or np.any(got < 0) or np.any(got != np.round(got)):
-        return False
-    lam = max(got.mean(), other.mean())
-    return abs(got.mean() - other.mean()) < 6 * np.sqrt(lam / T_ms) + 1e-12
-
-
-_register(
-    Exercise(
-        "poisson_spike_train",
-        "03",
-        "a Poisson spike train in 1-ms bins",
-        _poisson_ref,
-        lambda rng: [
-            (20.0, 50_000, np.random.default_rng(1)),
-            (200.0, 20_000, np.random.default_rng(2)),
-            (0.0, 100, np.random.default_rng(3)),
-        ],
-        [
-            (
-                lambda r, T, rng: rng.poisson(r, size=T),
-                "The rate is in Hz (spikes per second); per 1-ms bin the mean count is rate/1000.",
-            )
-        ],
-        (
-            "In each 1-ms bin the number of spikes is Poisson with mean rate x 1 ms.",
-            "rng.poisson(rate_hz / 1000.0, size=T_ms)",
-        ),
-        "return rng.poisson(rate_hz / 1000.0, size=T_ms)",
-        compare=_compare_counts,
-    )
-)
-
-# Notebook 04: two phases and plateau potentials
-
-
-def _plateau(V_a, start):
-    return sigma(np.mean(np.asarray(V_a)[start:], axis=0))
-
-
-_register(
-    Exercise(
-        "plateau_potential",
-        "04",
-        "the plateau potential alpha",
-        _plateau,
-        lambda rng: [
-            (rng.normal(1, 2, (50, 4)), 30),
-            (rng.normal(-1, 1, (56, 3)), 30),
-            (rng.normal(0, 1, (40, 1)), 0),
-        ],
-        [
-            (
-                lambda V, s: np.mean(sigma(np.asarray(V)[s:]), axis=0),
-                "Average first, then apply sigma: alpha = sigma(mean apical voltage).",
-            ),
-            (
-                lambda V, s: np.mean(np.asarray(V)[s:], axis=0),
-                "Apply the sigmoid to the mean apical voltage.",
-            ),
-            (
-                lambda V, s: sigma(np.mean(np.asarray(V), axis=0)),
-                "Average only from `start` (after the settling time) to the end of the phase.",
-            ),
-        ],
-        (
-            "alpha is one number per neuron: the logistic of the time-averaged apical voltage.",
-            "V_a has shape (T, n): take V_a[start:].mean(axis=0), then sigma.",
-        ),
-        "return sigma(np.mean(V_a[start:], axis=0))",
-    )
-)
-
-
-def _output_error(r_t, V_f, k_D, phi_max):
-    s = sigma(V_f)
-    return -k_D * phi_max * (r_t - phi_max * s) * s * (1 - s)
-
-
-def _out_cases(rng):
-    return [
-        (rng.uniform(0, 0.2, 10), rng.normal(0, 2, 10), 0.857, 0.2),
-        (np.array([0.2, 0.0]), np.array([0.0, 0.0]), 0.5, 0.2),
-    ]
-
-
-_register(
-    Exercise(
-        "output_error",
-        "04",
-        "the output layer's error e^L",
-        _output_error,
-        _out_cases,
-        [
-            (
-                lambda r, V, k, p: -_output_error(r, V, k, p),
-                "A sign: e^L = -k_D phi_max (target rate - forward rate) sigma'(V).",
-            ),
-            (
-                lambda r, V, k, p: -p * (r - p * sigma(V)) * sigma(V) * (1 - sigma(V)),
-                "The factor k_D is missing.",
-            ),
-            (
-                lambda r, V, k, p: -k * p * (r - p * sigma(V)),
-                "The slope sigma'(V) = sigma(V)(1 - sigma(V)) is missing.",
-            ),
-        ],
-        (
-            "The error is the difference between the target-phase rate and the forward rate, "
-            "scaled by "
-            "how strongly the voltage moves the rate.",
-            "s = sigma(V_f); e = -k_D * phi_max * (r_t - phi_max * s) * s * (1 - s)",
-        ),
-        "s = sigma(V_f)\nreturn -k_D * phi_max * (r_t - phi_max * s) * s * (1 - s)",
-    )
-)
-
-
-def _hidden_error(alpha_f, alpha_t, V_f, k_B, phi_max):
-    s = sigma(V_f)
-    return -k_B * (alpha_t - alpha_f) * phi_max * s * (1 - s)
-
-
-_register(
-    Exercise(
-        "hidden_error",
-        "04",
-        "the hidden layer's local error e^0",
-        _hidden_error,
-        lambda rng: [
-            (rng.uniform(0, 1, 6), rng.uniform(0, 1, 6), rng.normal(0, 2, 6), 0.857, 0.2),
-            (np.array([0.5]), np.array([0.5]), np.array([1.0]), 0.8, 0.2),
-        ],
-        [
-            (
-                lambda af, at, V, k, p: -_hidden_error(af, at, V, k, p),
-                "A sign: e^0 = -k_B (alpha^t - alpha^f) phi_max sigma'(V).",
-            ),
-            (
-                lambda af, at, V, k, p: -(at - af) * p * sigma(V) * (1 - sigma(V)),
-                "The factor k_B is missing.",
-            ),
-            (
-                lambda af, at, V, k, p: -k * (at - af) * sigma(V) * (1 - sigma(V)),
-                "The factor phi_max is missing (the rate is phi_max sigma(V)).",
-            ),
-        ],
-        (
-            "The hidden target is the forward rate plus alpha^t - alpha^f, so the error is that "
-            "difference.",
-            "e = -k_B * (alpha_t - alpha_f) * phi_max * sigma'(V_f)",
-        ),
-        "s = sigma(V_f)\nreturn -k_B * (alpha_t - alpha_f) * phi_max * s * (1 - s)",
-    )
-)
-
-_register(
-    Exercise(
-        "hidden_update",
-        "04",
-        "the weight change of the basal synapses",
-        lambda e, s_in, eta, P: -eta * P * np.outer(e, s_in),
-        lambda rng: [
-            (rng.normal(0, 0.01, 5), rng.uniform(0, 0.2, 8), 0.21, 100.0),
-            (np.array([0.01]), np.array([0.0, 0.1]), 0.1, 20.0),
-        ],
-        [
-            (
-                lambda e, s, eta, P: eta * P * np.outer(e, s),
-                "A sign: the update descends the loss, dW = -eta P e s^T.",
-            ),
-            (
-                lambda e, s, eta, P: -eta * P * np.outer(s, e),
-                "Transposed: W has shape (n_hidden, n_input), so dW = outer(e, s_in).",
-            ),
-            (lambda e, s, eta, P: -eta * np.outer(e, s), "The scale factor P is missing."),
-        ],
-        (
-            "Each synapse changes by the postsynaptic error times the presynaptic activity.",
-            "dW = -eta * P * np.outer(e, s_in), shape (len(e), len(s_in)).",
-        ),
-        "return -eta * P * np.outer(e, s_in)",
-    )
-)
-
-
-def _make_check(name: str) -> Callable[[Callable], str]:
-    def run(student: Callable, quiet: bool = False) -> str:
-        return check(name, student, quiet)
-
-    run.__name__ = f"check_{name}"
-    run.__doc__ = f"Check your `{name}` ({EXERCISES[name].title})."
-    return run
-
-
-for _name in EXERCISES:
-    globals()[f"check_{_name}"] = _make_check(_name)
-
-__all__ = ["check", "hint", "progress", "EXERCISES"] + [f"check_{n}" for n in EXERCISES]
+__all__ = [
+    "Exercise",
+    "Prediction",
+    "Verdict",
+    "register",
+    "catalogue",
+    "check",
+    "check_prediction",
+    "verdict",
+    "hint",
+    "solutions",
+    "progress",
+    "progress_file",
+    "same",
+    "strict",
+]

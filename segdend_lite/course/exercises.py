@@ -5,7 +5,16 @@ lines ``### BEGIN SOLUTION`` and ``### END SOLUTION``. This tool writes
 
 - ``exercises/NN_*.ipynb``: each solution replaced by ``raise NotImplementedError(...)`` at the
   same indentation (signatures and docstrings stay), outputs cleared;
-- ``exercises/solutions/NN_*.ipynb``: the same notebooks with the markers removed.
+- ``exercises/solutions/NN_*.ipynb``: the same notebooks with the markers removed;
+- ``segdend_lite/course/solutions.json``: each solution by exercise name (the function it
+  completes, or the prediction variable it sets), for ``hint(name, 3)``. It ships inside the
+  package because students on Binder or Colab may have the package without ``notebooks/``; it is
+  generated, never edited, and the test suite fails if it is stale, so the notebooks stay the
+  one source.
+
+A solution block inside a function becomes ``raise NotImplementedError(...)`` in the student
+version; a block at the top level of a cell (a prediction, ``name = "option"``) becomes
+``name = None``, so that an untouched student notebook still runs to the end.
 
     python -m segdend_lite.course.exercises build     # (re)generate
     python -m segdend_lite.course.exercises check     # exit 1 if the committed files are stale
@@ -17,34 +26,98 @@ and a fixed course layout for the same two transformations).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("Your turn: replace this line with your solution.")'
+PREDICTION_STUB = "None  # your prediction: replace None with one of the options above"
 ROOT = Path(__file__).resolve().parents[2]
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*=")
+_DEF = re.compile(r"^(\s*)def\s+([A-Za-z_]\w*)\s*\(")
 
 
-def _transform(source: str, student: bool) -> str:
-    out, inside = [], False
+def _stub(indent: str, block: list[str]) -> list[str]:
+    """The student's version of one solution block (see the module docstring)."""
+    if indent:
+        return [f"{indent}{STUB}\n"]
+    names = [m.group(1) for m in map(_ASSIGNED.match, block) if m]
+    if not names:
+        raise ValueError(
+            "a solution block at the top level of a cell must assign a prediction "
+            "(name = value); put other solutions inside a function"
+        )
+    return [f"{n} = {PREDICTION_STUB}\n" for n in dict.fromkeys(names)]
+
+
+def _blocks(source: str):
+    """Split a cell into (text outside, None) and (solution lines, indent) pieces, in order."""
+    pieces, block, indent = [], None, ""
     for line in source.splitlines(keepends=True):
         stripped = line.strip()
         if stripped == BEGIN:
-            inside = True
-            if student:
-                indent = line[: len(line) - len(line.lstrip())]
-                out.append(f"{indent}{STUB}\n")
-            continue
-        if stripped == END:
-            if not inside:
+            if block is not None:
+                raise ValueError(f"{BEGIN} inside a solution block")
+            block, indent = [], line[: len(line) - len(line.lstrip())]
+        elif stripped == END:
+            if block is None:
                 raise ValueError(f"{END} without {BEGIN}")
-            inside = False
-            continue
-        if not (inside and student):
-            out.append(line)
-    if inside:
+            pieces.append((block, indent))
+            block = None
+        elif block is not None:
+            block.append(line)
+        else:
+            pieces.append(([line], None))
+    if block is not None:
         raise ValueError(f"{BEGIN} without {END}")
+    return pieces
+
+
+def _transform(source: str, student: bool) -> str:
+    out = []
+    for lines, indent in _blocks(source):
+        out += _stub(indent, lines) if (student and indent is not None) else lines
     return "".join(out)
+
+
+def _solutions(source: str) -> dict[str, str]:
+    """The solutions of one cell by name: the enclosing function (its ``def`` line to the end
+    of the block, markers removed), or the prediction variable a top-level block assigns."""
+    found, before = {}, []
+    for lines, indent in _blocks(source):
+        if indent is None:
+            before += lines
+            continue
+        if indent:
+            starts = [
+                i
+                for i, ln in enumerate(before)
+                if (m := _DEF.match(ln)) and len(m.group(1)) < len(indent)
+            ]
+            if not starts:
+                raise ValueError("an indented solution block must lie inside a function")
+            name = _DEF.match(before[starts[-1]]).group(2)
+            found[name] = "".join(before[starts[-1] :] + lines)
+        else:
+            for m in map(_ASSIGNED.match, lines):
+                if m:
+                    found[m.group(1)] = "".join(lines)
+        before += lines
+    return found
+
+
+def solutions(root: Path = ROOT) -> dict[str, str]:
+    """Every solution in the course notebooks, by exercise name (what ``solutions.json`` holds)."""
+    out = {}
+    for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                for name, text in _solutions("".join(cell["source"])).items():
+                    if name in out:
+                        raise ValueError(f"two solutions named {name!r} ({path.name})")
+                    out[name] = text
+    return out
 
 
 def _render(nb: dict, student: bool, title_note: str) -> dict:
@@ -89,6 +162,9 @@ def generated(root: Path = ROOT) -> dict[Path, str]:
                 f"> **Solutions** of `notebooks/{path.name}`, generated by `make exercises`.",
             )
         )
+    files[root / "segdend_lite" / "course" / "solutions.json"] = (
+        json.dumps(solutions(root), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    )
     return files
 
 

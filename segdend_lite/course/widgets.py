@@ -12,6 +12,7 @@ import numpy as np
 
 from segdend_lite.model.mlp import MLP, train
 from segdend_lite.model.neuron import simulate_neuron
+from segdend_lite.model.threads import spiking_threads
 from segdend_lite.course.plots import PALETTE
 
 
@@ -34,11 +35,16 @@ def learning_curve_data(
     rule: str = "backprop",
     n_train: int | None = None,
     seed: int = 0,
+    train_fn=None,
 ) -> list[dict]:
     """Train a fresh 784-n_hidden-10 sigmoid network and return its history (images seen,
-    test error %). ``n_train`` limits the training images (None = all)."""
+    test error %). ``n_train`` limits the training images (None = all). ``train_fn(net, X, y,
+    X_test, y_test, epochs=, lr=, seed=)``: the training loop to use (notebook 01 passes its own,
+    which runs the student's backprop); default :func:`segdend_lite.model.mlp.train` by ``rule``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     net = MLP.create(n_hidden, seed=seed)
+    if train_fn is not None:
+        return train_fn(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, seed=seed)
     return train(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, rule=rule, seed=seed)
 
 
@@ -60,12 +66,15 @@ def learning_curves_figure(curves: dict[str, list[dict]], ax=None):
     return ax
 
 
-def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1):
-    """Sliders for the hidden-layer size and the learning rate; draws the learning curve."""
+def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1, train_fn=None):
+    """Sliders for the hidden-layer size and the learning rate; draws the learning curve
+    (trained by ``train_fn``, see :func:`learning_curve_data`)."""
     import ipywidgets as w
 
     def draw(n_hidden, lr):
-        hist = learning_curve_data(data, n_hidden, lr, epochs=epochs, n_train=n_train)
+        hist = learning_curve_data(
+            data, n_hidden, lr, epochs=epochs, n_train=n_train, train_fn=train_fn
+        )
         learning_curves_figure({f"{n_hidden} hidden, lr {lr}": hist})
         plt.show()
 
@@ -96,16 +105,25 @@ def feedback_alignment_data(
     epochs: int = 1,
     n_train: int | None = None,
     seed: int = 0,
+    train_fa=None,
 ) -> dict[str, list[dict]]:
     """Train the same network (same initial weights) by backprop and by feedback alignment
     with feedback ``B`` of the given scale and sparsity; the FA history holds the angle (deg)
-    between the FA and backprop hidden updates."""
+    between the FA and backprop hidden updates. ``train_fa(net, B, X, y, X_test, y_test,
+    epochs=, lr=, seed=)``: the feedback-alignment loop to use (notebook 02 passes its own, which
+    runs the student's functions); default :func:`segdend_lite.model.mlp.train` with ``"fa"``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     out = {}
     for rule in ("backprop", "fa"):
         net = MLP.create(
             n_hidden, seed=seed, feedback_scale=feedback_scale, feedback_sparsity=sparsity
         )
+        if rule == "fa" and train_fa is not None:
+            B = net.B
+            out[rule] = train_fa(
+                net, B, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, seed=seed
+            )
+            continue
         out[rule] = train(
             net,
             X,
@@ -141,13 +159,16 @@ def feedback_alignment_figure(curves: dict[str, list[dict]]):
     return fig
 
 
-def feedback_alignment_widget(data, n_train: int | None = None, epochs: int = 1):
-    """Sliders for the feedback scale and sparsity; draws learning curves and the angle."""
+def feedback_alignment_widget(data, n_train: int | None = None, epochs: int = 1, train_fa=None):
+    """Sliders for the feedback scale and sparsity; draws learning curves and the angle
+    (feedback alignment trained by ``train_fa``, see :func:`feedback_alignment_data`)."""
     import ipywidgets as w
 
     def draw(scale, sparsity):
         feedback_alignment_figure(
-            feedback_alignment_data(data, scale, sparsity, epochs=epochs, n_train=n_train)
+            feedback_alignment_data(
+                data, scale, sparsity, epochs=epochs, n_train=n_train, train_fa=train_fa
+            )
         )
         plt.show()
 
@@ -190,12 +211,18 @@ def neuron_figure(trace: dict[str, np.ndarray], t_switch: int | None = None):
     return fig
 
 
-def neuron_simulator_widget(seed: int = 0):
-    """Sliders for g_B, g_A, basal and apical input rates and the phase switch time."""
+def neuron_simulator_widget(seed: int = 0, simulate=None):
+    """Sliders for g_B, g_A, basal and apical input rates and the phase switch time.
+
+    ``simulate(g_B=, g_A=, basal_hz=, apical_hz=, t_switch=, seed=)`` returns the trace dict of
+    :func:`~segdend_lite.model.neuron.simulate_neuron` (the default); notebook 03 passes its
+    own loop, which runs the student's functions."""
     import ipywidgets as w
 
+    simulate = simulate or simulate_neuron
+
     def draw(g_B, g_A, basal_hz, apical_f_hz, apical_t_hz, t_switch):
-        trace = simulate_neuron(
+        trace = simulate(
             g_B=g_B,
             g_A=g_A,
             basal_hz=basal_hz,
@@ -225,6 +252,7 @@ def neuron_simulator_widget(seed: int = 0):
 # ------------------------------------------------------------------------------ notebook 04
 
 
+@spiking_threads
 def phase_explorer_data(net, x: np.ndarray, label: int, neuron: int, seed: int = 0) -> dict:
     """Run one forward and one target phase of spiking network ``net`` (a copy: ``net`` is not
     changed) on image ``x`` (784,) pixels / 255, recording hidden ``neuron``'s apical voltage.

@@ -25,6 +25,20 @@ def sigma_prime_from_output(s: np.ndarray) -> np.ndarray:
     return s * (1.0 - s)
 
 
+def output_delta(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Output error ``delta2 = dL/da2 = (y_hat - y) sigma'(a2)``, with ``sigma'(a2) = y_hat (1 -
+    y_hat)``. ``y_hat``, ``y`` (one-hot): (N, 10); returns (N, 10)."""
+    return (y_hat - y) * sigma_prime_from_output(y_hat)
+
+
+def hidden_delta(delta2: np.ndarray, W2: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Hidden error ``delta1 = (W2^T delta2) * sigma'(a1)``; with images as rows,
+    ``(delta2 @ W2) * h (1 - h)``. ``delta2`` (N, 10), ``W2`` (10, n_h): the forward weights
+    (backprop) or the fixed random feedback ``B`` of the same shape (feedback alignment);
+    ``h = sigma(a1)`` (N, n_h). Returns (N, n_h)."""
+    return (delta2 @ W2) * sigma_prime_from_output(h)
+
+
 def one_hot(y: np.ndarray, n: int = 10) -> np.ndarray:
     """Labels (N,) -> one-hot rows (N, n)."""
     out = np.zeros((len(y), n))
@@ -76,9 +90,8 @@ class MLP:
         """Errors ``delta1`` (N, n_h) and ``delta2`` (N, 10) and activities, by ``rule``
         ``"backprop"`` (through ``W2``) or ``"fa"`` (through ``B``)."""
         h, y_hat = self.forward(X)
-        delta2 = (y_hat - Y) * sigma_prime_from_output(y_hat)
-        back = self.W2 if rule == "backprop" else self.B
-        delta1 = (delta2 @ back) * sigma_prime_from_output(h)
+        delta2 = output_delta(y_hat, Y)
+        delta1 = hidden_delta(delta2, self.W2 if rule == "backprop" else self.B, h)
         return delta1, delta2, h
 
     def gradients(self, X: np.ndarray, Y: np.ndarray, rule: str = "backprop"):

@@ -28,6 +28,7 @@ import numpy as np
 from segdend_lite.model import init as initialization
 from segdend_lite.model.config import Config
 from segdend_lite.model.neuron import sigma
+from segdend_lite.model.threads import spiking_threads
 
 N_INPUT = 784
 #: What ``net.history`` records per epoch (see :func:`segdend_lite.model.training.fit`).
@@ -294,6 +295,7 @@ class Network:
         return e
 
     # ------------------------------------------------------------------ learning
+    @spiking_threads
     def train_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
         """One online update from one image ``x`` (pixels / 255, shape (784,)) and its label.
 
@@ -396,6 +398,7 @@ class Network:
         return [1000.0 * c / (n * ms) for c, n in zip(self._stats["spikes"], self.layer_sizes)]
 
     # ------------------------------------------------------------------ read-out
+    @spiking_threads  # predict and evaluate call it
     def output_voltage(
         self, X: np.ndarray, chunk: int = 10000, seed: int | None = None
     ) -> np.ndarray:

@@ -119,6 +119,13 @@ def psp_taps(n: int, tau_s: float = 3.0, tau_L: float = 10.0) -> np.ndarray:
     return psp_kernel(np.arange(1, n + 1), tau_s, tau_L)
 
 
+def poisson_counts(rate, T: int, rng: np.random.Generator, dt: float = 1.0) -> np.ndarray:
+    """Spike counts of a Poisson process at ``rate`` (spikes/ms, a number or an array of
+    units) in ``T`` bins of ``dt`` ms: independent Poisson(``rate dt``) counts, shape
+    ``(T,) + shape(rate)``."""
+    return rng.poisson(np.asarray(rate) * dt, size=(T,) + np.shape(rate))
+
+
 def candidate_events(
     rng: np.random.Generator, lam_max: float, T: int, n: int, dtype=np.float64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

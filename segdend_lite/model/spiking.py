@@ -460,6 +460,33 @@ def run_phase(net, x, cols, T, label, draws, test=False, engine=None, record=Non
     return r
 
 
+def simulate_phase(net, x: np.ndarray, label: int | None = None, record=None) -> PhaseResult:
+    """One phase of ``config.phase_length`` ms for image ``x`` (784,), pixels / 255 or uint8,
+    from the network's current state (which it advances, as in training); no weight change.
+
+    ``label=None``: a forward phase; a digit: a target phase (teaching conductances on the
+    output). ``record``: ``{layer: neuron indices}`` (or ``"all"`` for every hidden neuron) to
+    keep per-step traces in ``result.trace[layer]`` (``"V_b"``, ``"V_a"``, ``"V"``, ``"S"``, each
+    (T, k)); recording uses the step engine. The window averages the learning rule uses are the
+    fields of :class:`PhaseResult`; the window starts at ``window(net.config, T)[0]``.
+    """
+    from segdend_lite.model.network import _as_pixels
+
+    if net.config.mode != "spiking":
+        raise ValueError("simulate_phase runs the spiking model; this network is in rate mode")
+    x = _as_pixels(x, net.dtype)
+    if x.shape != (net.n_input,):
+        raise ValueError(f"one image of shape ({net.n_input},) please; got {x.shape}")
+    if record == "all":
+        record = {h: list(range(n)) for h, n in enumerate(net.layer_sizes[:-1])}
+    cols = np.flatnonzero(x)
+    T = net.config.phase_length
+    draws = Draws.draw(net, net.rng, T, len(cols))
+    return run_phase(
+        net, x, cols, T, label, draws, engine="step" if record else None, record=record
+    )
+
+
 def train_image(net, x: np.ndarray, label: int, engine: str | None = None) -> tuple[float, int]:
     """Forward phase, target phase and one weight update for one image ``x`` (784,), pixels/255.
 

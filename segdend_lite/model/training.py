@@ -20,6 +20,7 @@ import numpy as np
 from segdend_lite.atomic import atomic_write
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import HISTORY_KEYS, Network
+from segdend_lite.model.threads import spiking_threads
 
 CHECKPOINT_VERSION = 1
 _BLOCK = 1000  # images converted to floats at a time (keeps memory flat)
@@ -30,6 +31,7 @@ def _record(history: dict, **entry) -> None:
         history[k].append(entry.get(k))
 
 
+@spiking_threads
 def fit(
     net: Network,
     X: np.ndarray,
