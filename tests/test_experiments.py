@@ -112,9 +112,9 @@ def test_soma_steady_state_is_the_limit_of_the_euler_soma():
         V = np.zeros(2)
         for _ in range(2000):
             V = neuron.euler_soma_step(V, V_b, V_a, 0.1, 0.6, g_A, 0.1)
-        np.testing.assert_allclose(E.soma_steady_state(V_b, V_a, 0.1, 0.6, g_A), V, rtol=1e-9)
+        np.testing.assert_allclose(neuron.soma_steady_state(V_b, V_a, 0.1, 0.6, g_A), V, rtol=1e-9)
     np.testing.assert_allclose(
-        E.soma_steady_state(V_b, V_a, 0.1, 0.6, 0.0), neuron.k_B(0.1, 0.6) * V_b
+        neuron.soma_steady_state(V_b, V_a, 0.1, 0.6, 0.0), neuron.k_B(0.1, 0.6) * V_b
     )
 
 

@@ -343,17 +343,6 @@ def curves_figure(curves: dict[str, dict], key: str = "train_error", ax=None, sm
 # ------------------------------------------------------------------------------ g_A (Fig. 9)
 
 
-def soma_steady_state(V_b, V_a, g_L: float, g_B: float, g_A: float):
-    """Steady state of a hidden soma with constant dendritic potentials (paper eq. 1 with
-    ``dV/dt = 0``): ``V* = (g_B V_b + g_A V_a) / (g_L + g_B + g_A) = k_B V_b + k_A V_a``, with
-    ``k_A = g_A / (g_L + g_B + g_A)``. Voltages dimensionless, any shapes that broadcast.
-
-    With ``g_A = 0`` the soma ignores the apical dendrite (``V* = k_B V_b``); with ``g_A > 0``
-    the feedback leaks into the soma, and so into the neuron's rate and the next layer.
-    """
-    return neuron.k_B(g_L, g_B, g_A) * V_b + neuron.k_B(g_L, g_A, g_B) * V_a
-
-
 def soma_traces(
     net: Network,
     x: np.ndarray,

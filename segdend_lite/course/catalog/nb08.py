@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register
-from segdend_lite.course.experiments import soma_steady_state
 from segdend_lite.model import init
+from segdend_lite.model.neuron import soma_steady_state
 
 NB = "08_experiments"
 
