@@ -3,20 +3,29 @@
     python benchmarks/bench_speed.py [--images 20000] [--threads N]
 
 Prints images/s for online training (the fast engine and the plain line-by-line equations of
-segdend_lite.model.reference, same dtype), minibatch training and batched evaluation, for 784-500-10
-and 784-500-100-10. Uses full MNIST (cache/mirrors/offline route).
+the test oracle tests/oracle.py, same dtype), minibatch training and batched evaluation, for
+784-500-10 and 784-500-100-10. Uses full MNIST (cache/mirrors/offline route).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
+from pathlib import Path
 
 import numpy as np
 
 from segdend_lite import Config, Network
 from segdend_lite.data import load_mnist
-from segdend_lite.model.reference import plain_rate_step
+
+# the plain equations: the tests' independent oracle, loaded by path (tests/ is no package)
+_spec = importlib.util.spec_from_file_location(
+    "oracle", Path(__file__).resolve().parent.parent / "tests" / "oracle.py"
+)
+_oracle = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_oracle)
+plain_rate_step = _oracle.plain_rate_step
 
 
 def rate(n: int, seconds: float) -> str:
@@ -40,7 +49,7 @@ def main() -> None:
         net = Network(sizes, cfg, seed=0)
         t = time.perf_counter()
         for i in range(n):
-            net._online_step(Xf[i], int(y[i]))
+            net.learn_one(Xf[i], int(y[i]))
         fast = n / (time.perf_counter() - t)
 
         ref = Network(sizes, cfg, seed=0)
@@ -58,7 +67,7 @@ def main() -> None:
             net_b = Network(sizes, cfg, seed=0)
             t = time.perf_counter()
             for i in range(0, n, bs):
-                net_b._batch_step(Xf[i : i + bs], y[i : i + bs])
+                net_b.learn_batch(Xf[i : i + bs], y[i : i + bs])
             mb[bs] = n / (time.perf_counter() - t)
 
         t = time.perf_counter()

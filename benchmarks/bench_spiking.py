@@ -51,8 +51,8 @@ def _train_ms(net, X, y, n):
 def _test_floor(net, X_test) -> tuple[float, float]:
     """Per test image (ms): the fast engine's input products ``(G S) W^T`` (chunks of
     ``CHUNK`` steps) alone, and drawing the candidate spikes alone."""
-    from segdend_lite.model.spiking import Draws
-    from segdend_lite.model.spiking_fast import _chunks, _hidden_ops, _input_spikes, _psp_key
+    from segdend_lite.model.fast import chunks, hidden_ops, input_spikes
+    from segdend_lite.model.spiking_state import Draws
 
     cfg, T = net.config, net.config.test_length
     rng = np.random.default_rng(0)
@@ -63,11 +63,11 @@ def _test_floor(net, X_test) -> tuple[float, float]:
     work = []
     for (x, cols), d in zip(images, draws):
         ev = (d.events[0].step, d.events[0].unit, d.events[0].u)
-        for sl in _chunks(T):
+        for sl in chunks(T):
             a_h, Tc = 1.0 - cfg.g_L - cfg.g_B, sl.stop - sl.start
-            G = _hidden_ops(_psp_key(net.spiking.psp[0]), a_h, cfg.g_B, Tc, net.dtype.str)
-            S = _input_spikes(ev, x[cols], sl, net.dtype)
-            work.append((G[0], S, net._WT[0][cols]))
+            G = hidden_ops(net.spiking.psp[0].kernel_key, a_h, cfg.g_B, Tc, net.dtype.str)
+            S = input_spikes(ev, x[cols], sl, net.dtype)
+            work.append((G[0], S, net.W[0].T[cols]))
     t = time.perf_counter()
     for G, S, WTc in work:
         (G @ S) @ WTc
@@ -376,21 +376,15 @@ def accuracy(workers: int, out: str | None) -> None:
 def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
     """Angle between the local and the backprop update of the first hidden layer, per image and
     for the sums of ``block`` consecutive updates, over ``n`` training images (training on)."""
-    from segdend_lite.model.neuron import sigma, sigma_prime
-    from segdend_lite.model.spiking import Draws, phase_lengths
-    from segdend_lite.model.spiking_fast import BatchState, run
+    from segdend_lite.model import learning
+    from segdend_lite.model.fast import BatchState, run
+    from segdend_lite.model.spiking_state import Draws, phase_lengths
     from segdend_lite.model.training import load_checkpoint
 
     data = load_mnist(verbose=False)
     net = load_checkpoint(checkpoint)
-    cfg, phi = net.config, net.config.phi_max
+    cfg = net.config
     order = np.random.default_rng(1).choice(len(data.x_train), n, replace=False)
-
-    def angle(a, b):  # NaN if either update is exactly zero
-        norms = float(np.linalg.norm(a) * np.linalg.norm(b))
-        if norms == 0.0:
-            return float("nan")
-        return float(np.degrees(np.arccos(np.clip((a * b).sum() / norms, -1.0, 1.0))))
 
     per_image, per_block = [], []
     sums = np.zeros((2, net.n_input, net.layer_sizes[0]))
@@ -402,18 +396,18 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
         b = BatchState.of(net.spiking)
         f, t = run(net, b, [(x, cols)], [(T_f, None), (T_t, label)], draws)
         b.store(net.spiking)
-        s_f = sigma(f.V_out)
-        e_L = -cfg.k_D * phi * (t.r_out - phi * s_f) * s_f * (1 - s_f)
-        slope = cfg.k_B * phi * sigma_prime(f.V_h[0])
-        e_local = -(sigma(t.V_a[0]) - sigma(f.V_a[0])) * slope
-        e_bp = (e_L @ net._WT[1].T) * slope
-        per_image.append(angle(e_local, e_bp))
-        sums[0] += np.outer(f.s_pre[0], e_local)
-        sums[1] += np.outer(f.s_pre[0], e_bp)
+        e_L = learning.output_error(t.r_out, f.V_out, cfg.k_D, cfg.phi_max)
+        alpha_f = [learning.plateau(v) for v in f.V_a]
+        alpha_t = [learning.plateau(v) for v in t.V_a]
+        e_local = net.layer_errors(e_L, f.V_h, alpha_f, alpha_t, rule="local")
+        e_bp = net.backprop_errors(f.V_h, e_L)
+        per_image.append(learning.angle(e_local[0], e_bp[0]))  # NaN if either is zero
+        sums[0] += np.outer(f.s_pre[0], e_local[0])
+        sums[1] += np.outer(f.s_pre[0], e_bp[0])
         if (k + 1) % block == 0:
-            per_block.append(angle(sums[0], sums[1]))
+            per_block.append(learning.angle(sums[0], sums[1]))
             sums[:] = 0.0
-        net._update(f.s_pre, [e_local, e_L])
+        net.apply_update(e_local, f.s_pre)
     print(
         f"{checkpoint} ({net.images_seen - n} images seen before): mean angle per image "
         f"{np.nanmean(per_image):.1f} deg; angle of the sums of {block} updates "

@@ -29,8 +29,8 @@ MUTATIONS = [
     (
         "02_weight_transport_and_feedback_alignment",
         "fa_hidden_delta",
-        "return (delta2 @ B) * h * (1 - h)",
-        "return (delta2 @ B) * h",
+        "return (delta2 @ Y) * h * (1 - h)",
+        "return (delta2 @ Y) * h",
     ),
     (
         "03_the_pyramidal_neuron",

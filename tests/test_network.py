@@ -15,8 +15,8 @@ from segdend_lite.model.baselines import (
 )
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
-from segdend_lite.model.reference import plain_rate_step
 from segdend_lite.model.training import load_checkpoint, save_checkpoint
+from oracle import plain_rate_step  # tests/oracle.py
 
 F64 = Config(dtype="float64")
 
@@ -275,7 +275,7 @@ def test_bad_input_gives_clear_errors(tmp_path):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    import segdend_lite.model.training as T
+    import segdend_lite.model.checkpoint as T
 
     orig = T.np.savez
     T.np.savez = boom
@@ -286,3 +286,82 @@ def test_bad_input_gives_clear_errors(tmp_path):
         T.np.savez = orig
     assert good.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "ok.npz"]
+
+
+# ---------------------------------------------------------------- issue 10: bugs and formats
+
+
+@pytest.mark.parametrize("mode", ["rate", "spiking"])
+def test_train_step_returns_loss_and_miss(mnist_small, mode):
+    """``train_step`` returns the output loss before the update and whether the forward phase
+    missed, as documented; the loss equals the rate-mode closed form computed beforehand."""
+    net = Network((30, 10), Config(mode=mode, dtype="float64", test_length=60), seed=0)
+    x, label = mnist_small.x_train[0] / 255.0, int(mnist_small.y_train[0])
+    if mode == "rate":
+        p = net.phases(x, [label])
+        expected = float(np.mean(((p.r_t - p.r_f) / net.config.phi_max) ** 2))
+        expected_miss = int(np.argmax(p.V_f[0]) != label)
+    out = net.train_step(x, label)
+    assert isinstance(out, tuple) and len(out) == 2
+    loss, wrong = out
+    assert isinstance(loss, float) and loss > 0 and wrong in (0, 1)
+    if mode == "rate":
+        assert loss == pytest.approx(expected, rel=1e-12) and wrong == expected_miss
+    # over a few images, some are missed at first (an untrained net is near chance)
+    misses = [
+        net.train_step(mnist_small.x_train[i] / 255.0, mnist_small.y_train[i])[1]
+        for i in range(1, 8)
+    ]
+    assert sum(misses) >= 1
+
+
+def test_fit_on_zero_images_says_what_is_wrong():
+    net = Network((20, 10), seed=0)
+    with pytest.raises(ValueError, match="no training images"):
+        net.fit(np.zeros((0, 784)), np.zeros(0, int))
+
+
+def test_version_1_checkpoint_with_the_old_layout_loads(tmp_path):
+    """A file written with the layout of CHECKPOINT_VERSION 1 (arrays W0.., b0.., Y0..,
+    state_*, config_json, meta_json; W as (n_post, n_pre) C-ordered arrays), built here by hand,
+    loads into a network with those weights, state, random state and history."""
+    import json
+
+    cfg = Config(mode="spiking", dtype="float64")
+    rng = np.random.default_rng(0)
+    sizes = (7, 3)
+    arrays = {
+        "W0": rng.normal(size=(7, 784)),
+        "W1": rng.normal(size=(3, 7)),
+        "b0": rng.normal(size=7),
+        "b1": rng.normal(size=3),
+        "Y0": rng.normal(size=(7, 3)),
+    }
+    state = {"V0": rng.normal(size=7), "V1": rng.normal(size=3)}
+    for k, n in enumerate((784, 7, 3)):
+        state.update({f"psp{k}_s": rng.random(n), f"psp{k}_a_L": rng.random(n)})
+        state[f"psp{k}_a_s"] = rng.random(n)
+    arrays.update({f"state_{k}": v for k, v in state.items()})
+    gen = np.random.default_rng(42)
+    gen.random(5)
+    history = {k: [1] for k in ("epoch", "images")}
+    meta = {
+        "version": 1,
+        "layer_sizes": list(sizes),
+        "n_input": 784,
+        "seed": 9,
+        "images_seen": 1234,
+        "rng_state": gen.bit_generator.state,
+        "history": history,
+    }
+    arrays["config_json"] = np.array(cfg.to_json())
+    arrays["meta_json"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "v1.npz", **arrays)
+    net = load_checkpoint(tmp_path / "v1.npz")
+    for name in ("W0", "W1", "b0", "b1", "Y0"):
+        np.testing.assert_array_equal(getattr(net, name[0])[int(name[1])], arrays[name])
+    for k, v in net.spiking.arrays().items():
+        np.testing.assert_array_equal(v, state[k])
+    assert net.images_seen == 1234 and net.history == history and net.seed == 9
+    assert net.rng.random() == gen.random()
+    assert net.W[0].flags.f_contiguous  # the paper's orientation, Fortran-ordered storage

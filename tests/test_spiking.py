@@ -7,7 +7,8 @@ import pytest
 
 from segdend_lite import Config, Network
 from segdend_lite.model import neuron
-from segdend_lite.model.spiking import PSP, soma_block
+from segdend_lite.model.fast import psp_block, soma_block
+from segdend_lite.model.spiking_state import PSP
 
 F64 = dict(mode="spiking", dtype="float64")
 
@@ -34,7 +35,7 @@ def test_psp_filter_traces_equal_convolution():
         stepper = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
         stepped = np.array([stepper.step(S[t]) for t in range(120)])
         blocker = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
-        blocked = np.concatenate([blocker.block(S[:53]), blocker.block(S[53:])])
+        blocked = np.concatenate([psp_block(blocker, S[:53]), psp_block(blocker, S[53:])])
         np.testing.assert_allclose(stepped, direct, atol=1e-12)
         np.testing.assert_allclose(blocked, direct, atol=1e-12)
 
@@ -114,7 +115,7 @@ def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
     for p, q in zip(step.spiking.psp, fast.spiking.psp):  # the carried-over PSP state
         np.testing.assert_allclose(p.rows, q.rows, atol=1e-10)
         np.testing.assert_allclose(p.s, q.s, atol=1e-10)
-    np.testing.assert_array_equal(step._stats["spikes"], fast._stats["spikes"])
+    np.testing.assert_array_equal(step.stats["spikes"], fast.stats["spikes"])
     X = mnist_small.x_test[:3]
     np.testing.assert_allclose(
         step.output_voltage(X, seed=5), fast.output_voltage(X, seed=5), atol=1e-10
@@ -181,7 +182,7 @@ def test_short_spiking_training_beats_chance(mnist_small):
     assert err < 30.0, f"test error {err:.1f} % after 3,000 spiking images (measured 18.7 %)"
     hidden, out = net.firing_rates()
     assert 50.0 < hidden < 160.0 and 5.0 < out < 40.0, (hidden, out)
-    assert 55.0 < np.mean(net._stats["angles"]) < 88.0
+    assert 55.0 < np.mean(net.stats["angles"]) < 88.0
 
 
 def test_spiking_rejects_minibatches(mnist_small):

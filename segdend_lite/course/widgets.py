@@ -13,7 +13,7 @@ import numpy as np
 from segdend_lite.model.mlp import MLP, train
 from segdend_lite.model.neuron import simulate_neuron
 from segdend_lite.model.threads import spiking_threads
-from segdend_lite.course.plots import PALETTE
+from segdend_lite.course.plots import PALETTE, plot_learning_curves
 
 
 def _interactive(draw, **controls):
@@ -36,7 +36,7 @@ def learning_curve_data(
     n_train: int | None = None,
     seed: int = 0,
     train_fn=None,
-) -> list[dict]:
+) -> dict[str, list]:
     """Train a fresh 784-n_hidden-10 sigmoid network and return its history (images seen,
     test error %). ``n_train`` limits the training images (None = all). ``train_fn(net, X, y,
     X_test, y_test, epochs=, lr=, seed=)``: the training loop to use (notebook 01 passes its own,
@@ -48,24 +48,6 @@ def learning_curve_data(
     return train(net, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, rule=rule, seed=seed)
 
 
-def learning_curves_figure(curves: dict[str, list[dict]], ax=None):
-    """Test error (%) against images seen, one line per labelled history."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
-    for label, hist in curves.items():
-        ax.plot(
-            [h["images"] for h in hist],
-            [h["test_error"] for h in hist],
-            marker="o",
-            ms=3,
-            label=label,
-        )
-    ax.set_xlabel("training images seen")
-    ax.set_ylabel("test error (%)")
-    ax.legend(frameon=False)
-    return ax
-
-
 def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1, train_fn=None):
     """Sliders for the hidden-layer size and the learning rate; draws the learning curve
     (trained by ``train_fn``, see :func:`learning_curve_data`)."""
@@ -75,7 +57,7 @@ def learning_curve_widget(data, n_train: int | None = None, epochs: int = 1, tra
         hist = learning_curve_data(
             data, n_hidden, lr, epochs=epochs, n_train=n_train, train_fn=train_fn
         )
-        learning_curves_figure({f"{n_hidden} hidden, lr {lr}": hist})
+        plot_learning_curves({f"{n_hidden} hidden, lr {lr}": hist})
         plt.show()
 
     return _interactive(
@@ -106,10 +88,10 @@ def feedback_alignment_data(
     n_train: int | None = None,
     seed: int = 0,
     train_fa=None,
-) -> dict[str, list[dict]]:
+) -> dict[str, dict]:
     """Train the same network (same initial weights) by backprop and by feedback alignment
-    with feedback ``B`` of the given scale and sparsity; the FA history holds the angle (deg)
-    between the FA and backprop hidden updates. ``train_fa(net, B, X, y, X_test, y_test,
+    with feedback ``Y`` of the given scale and sparsity; the FA history holds the angle (deg)
+    between the FA and backprop hidden updates. ``train_fa(net, Y, X, y, X_test, y_test,
     epochs=, lr=, seed=)``: the feedback-alignment loop to use (notebook 02 passes its own, which
     runs the student's functions); default :func:`segdend_lite.model.mlp.train` with ``"fa"``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
@@ -119,9 +101,8 @@ def feedback_alignment_data(
             n_hidden, seed=seed, feedback_scale=feedback_scale, feedback_sparsity=sparsity
         )
         if rule == "fa" and train_fa is not None:
-            B = net.B
             out[rule] = train_fa(
-                net, B, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, seed=seed
+                net, net.Y, X, y, data.x_test, data.y_test, epochs=epochs, lr=lr, seed=seed
             )
             continue
         out[rule] = train(
@@ -139,20 +120,20 @@ def feedback_alignment_data(
     return out
 
 
-def feedback_alignment_figure(curves: dict[str, list[dict]]):
+def feedback_alignment_figure(curves: dict[str, dict]):
     """Left: both learning curves. Right: the FA-backprop angle over training."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-    learning_curves_figure({"backprop": curves["backprop"], "feedback alignment": curves["fa"]}, a)
+    plot_learning_curves({"backprop": curves["backprop"], "feedback alignment": curves["fa"]}, a)
     fa = curves["fa"]
     b.plot(
-        [h["images"] for h in fa],
-        [h["angle"] for h in fa],
+        fa["epoch"],
+        fa["angle_to_bp"],
         color=PALETTE["vermillion"],
         marker="o",
         ms=3,
     )
     b.axhline(90, ls="--", lw=1, color="grey")
-    b.set_xlabel("training images seen")
+    b.set_xlabel("epoch")
     b.set_ylabel("angle FA vs backprop (deg)")
     b.set_ylim(0, 100)
     fig.tight_layout()

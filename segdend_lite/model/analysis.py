@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from segdend_lite.model import learning
 from segdend_lite.model.network import Network
 from segdend_lite.model.neuron import sigma, sigma_prime
 
@@ -15,25 +16,20 @@ def angle_to_backprop(net: Network, X: np.ndarray, labels, layer: int = 0) -> np
 
     Both updates have the form ``e r^T`` with the same presynaptic rates ``r``, so the angle
     between the weight changes equals the angle between the error vectors ``e^h`` (local: from
-    plateau potentials; backprop: ``(W^{h+1})^T e^{h+1} k_B phi_max sigma'(C^h)``). NaN where an
+    plateau potentials; backprop: ``(W^{h+1})^T e^{h+1} k_B phi_max sigma'(V^h)``). NaN where an
     update is exactly zero.
     """
     if not 0 <= layer < net.n_hidden:
         raise ValueError(f"layer={layer}: the network has hidden layers 0..{net.n_hidden - 1}")
     p = net.phases(X, labels)
-    local = p.e[layer]
-    bp = net.backprop_errors(p.r, p.e[-1])[layer]
-    dot = np.sum(local * bp, axis=1, dtype=np.float64)
-    norms = np.linalg.norm(local, axis=1) * np.linalg.norm(bp, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.clip(dot / norms, -1.0, 1.0)
-    return np.degrees(np.arccos(cos))
+    bp = net.backprop_errors(p.V_h, p.e[-1])[layer]
+    return learning.angle(p.e[layer], bp, axis=-1)
 
 
 def jacobians(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-image Jacobians of Theorem 1 for the last hidden layer and the output.
 
-    ``J_beta = diag(phi_max sigma'(C^{L,f})) k_D W^L``, shape (N, n_out, n_h), of
+    ``J_beta = diag(phi_max sigma'(V^{L,f})) k_D W^L``, shape (N, n_out, n_h), of
     ``beta(x) = phi_max sigma(k_D W^L x)``; ``J_gamma = diag(sigma'(Y r^{L,f})) Y``, shape
     (N, n_h, n_out), of ``gamma(x) = sigma(Y x)`` at the forward output rates ``r^{L,f}``.
     """
@@ -41,13 +37,13 @@ def jacobians(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("Theorem 1 needs a hidden layer")
     cfg = net.config
     h = net.n_hidden - 1
-    C_f = net.output_voltage(X).astype(np.float64)
-    r_f = cfg.phi_max * sigma(C_f)
+    V_f = net.output_voltage(X).astype(np.float64)
+    r_f = cfg.phi_max * sigma(V_f)
     W_L = np.asarray(net.W[-1], dtype=np.float64)
     Y = np.asarray(net.Y[h], dtype=np.float64)
     if Y.shape[1] != net.n_out:
         raise ValueError("Theorem 1 concerns feedback from the output layer (broadcast feedback)")
-    J_beta = (cfg.phi_max * sigma_prime(C_f))[:, :, None] * (cfg.k_D * W_L)[None]
+    J_beta = (cfg.phi_max * sigma_prime(V_f))[:, :, None] * (cfg.k_D * W_L)[None]
     J_gamma = sigma_prime(r_f @ Y.T)[:, :, None] * Y[None]
     return J_beta, J_gamma
 

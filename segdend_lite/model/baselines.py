@@ -1,15 +1,15 @@
 """Baselines of the same shape and nonlinearity as the segregated network.
 
-All share the network's forward pass (``C^h = k_B (W^h r^{h-1} + b^h)``, ``r^h = phi_max
-sigma(C^h)``, output ``C^{L,f} = k_D B^L``) and its output error ``e^L``, which is the exact
+All share the network's forward pass (``V^h = k_B (W^h r^{h-1} + b^h)``, ``r^h = phi_max
+sigma(V^h)``, output ``V^{L,f} = k_D V^b``) and its output error ``e^L``, which is the exact
 gradient of the output loss
 
-    ``L = 1/2 || r* - phi_max sigma(k_D B^L) ||^2``
+    ``L = 1/2 || r* - phi_max sigma(k_D V^b) ||^2``
 
 with the target rates ``r* = r^{L,t}`` (the target phase's output rates) held fixed. They differ
 only in how hidden layers get their error:
 
-- backprop: ``e^h = (W^{h+1})^T e^{h+1} * k_B phi_max sigma'(C^h)``, the exact gradient;
+- backprop: ``e^h = (W^{h+1})^T e^{h+1} * k_B phi_max sigma'(V^h)``, the exact gradient;
 - feedback alignment (Lillicrap et al. 2016): fixed random ``Y^h`` in place of ``(W^{h+1})^T``;
   with ``feedback="broadcast"`` every hidden layer gets ``Y^h e^L`` (direct feedback alignment);
 - no hidden layer: ``Network((10,))``.
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from segdend_lite.model import learning
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
-from segdend_lite.model.neuron import sigma
 
 
 def backprop_network(
@@ -50,17 +50,18 @@ def feedback_alignment_network(
 
 
 def output_loss(net: Network, X: np.ndarray, r_star: np.ndarray) -> float:
-    """``L = 1/2 sum_n || r*_n - phi_max sigma(k_D B^L_n) ||^2`` for images ``X`` (N, 784),
-    pixels / 255, and fixed target rates ``r_star`` (N, n_out)."""
-    C_f = net.output_voltage(X)
-    return 0.5 * float(np.sum((r_star - net.config.phi_max * sigma(C_f)) ** 2))
+    """``L = 1/2 sum_n || r*_n - phi_max sigma(V^{L,f}_n) ||^2`` (half of
+    :func:`~segdend_lite.model.learning.output_loss`) for images ``X`` (N, 784), pixels / 255,
+    and fixed target rates ``r_star`` (N, n_out)."""
+    V_f = net.output_voltage(X)
+    return 0.5 * float(np.sum(learning.output_loss(r_star, V_f, net.config.phi_max)))
 
 
 def gradients(net: Network, X: np.ndarray, labels) -> tuple[list, list, np.ndarray]:
     """Exact gradients ``dL/dW^l`` (n_l, n_{l-1}) and ``dL/db^l`` of :func:`output_loss` summed
     over the batch, and the fixed target rates ``r*`` they assume."""
     p = net.phases(X, labels)
-    e = net.backprop_errors(p.r, p.e[-1])
-    dW = [e[l].T @ p.r[l] for l in range(len(e))]
-    db = [e[l].sum(axis=0) for l in range(len(e))]
-    return dW, db, p.r_t
+    e = net.backprop_errors(p.V_h, p.e[-1])
+    # the gradient is the update learning.weight_change gives with eta P = -1
+    dW, db = zip(*(learning.weight_change(e[l], p.r[l], -1.0, 1.0) for l in range(len(e))))
+    return list(dW), list(db), p.r_t

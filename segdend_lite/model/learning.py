@@ -124,11 +124,14 @@ def weight_change(
     One image: ``e`` (n,), ``s_pre`` (m,) gives ``Delta W`` (n, m) and ``Delta b`` (n,).
     A batch: ``e`` (N, n), ``s_pre`` (N, m) gives the sums over the batch of the per-image
     changes (divide by N for their mean).
+
+    ``Delta W`` comes in Fortran order (the transpose of a C-ordered (m, n) array), the layout
+    of the network's ``W``, so that ``W += Delta W`` runs at memory speed.
     """
     g = -eta * P * e
     if g.ndim == 1:
-        return np.outer(g, s_pre), g
-    return g.T @ s_pre, g.sum(axis=0)
+        return np.outer(s_pre, g).T, g
+    return (s_pre.T @ g).T, g.sum(axis=0)
 
 
 def angle(a: np.ndarray, b: np.ndarray, axis: int | None = None) -> np.ndarray | float:
@@ -149,3 +152,38 @@ def angle(a: np.ndarray, b: np.ndarray, axis: int | None = None) -> np.ndarray |
         cos = np.clip(dot / norms, -1.0, 1.0)
     out = np.degrees(np.arccos(cos))
     return float(out) if np.ndim(out) == 0 else out
+
+
+def layer_errors(
+    rule: str,
+    e_L: np.ndarray,
+    V_f: list[np.ndarray],
+    alpha_f: list[np.ndarray],
+    alpha_t: list[np.ndarray],
+    W: list[np.ndarray],
+    Y: list[np.ndarray],
+    k_B: float,
+    phi_max: float,
+    broadcast: bool = True,
+) -> list[np.ndarray]:
+    """The error of every layer, hidden layers first and the output's ``e_L`` last.
+
+    ``rule``: ``"local"`` (the paper, :func:`hidden_error_local` from the plateau potentials),
+    ``"backprop"`` (:func:`hidden_error_backprop`, top-down through the current ``W``) or
+    ``"feedback_alignment"`` (:func:`hidden_error_feedback_alignment` from the output's error if
+    ``broadcast``, else from the layer above's). ``V_f``, ``alpha_f``, ``alpha_t``: per hidden
+    layer, (n_h,) or (N, n_h); ``W``: all layers, (n_l, n_{l-1}); ``Y``: per hidden layer.
+    """
+    n = len(V_f)
+    e = [None] * n + [e_L]
+    for h in reversed(range(n)):
+        if rule == "local":
+            e[h] = hidden_error_local(alpha_t[h], alpha_f[h], V_f[h], k_B, phi_max)
+        elif rule == "backprop":
+            e[h] = hidden_error_backprop(W[h + 1], e[h + 1], V_f[h], k_B, phi_max)
+        elif rule == "feedback_alignment":
+            src = e_L if broadcast else e[h + 1]
+            e[h] = hidden_error_feedback_alignment(Y[h], src, V_f[h], k_B, phi_max)
+        else:
+            raise ValueError(f"unknown hidden-layer rule {rule!r}")
+    return e

@@ -6,7 +6,8 @@ batch is ``X`` (N, 784) and the code uses ``X @ W1.T``.
 
 Backprop: ``delta2 = (y_hat - y) sigma'(a2)``, ``delta1 = (delta2 @ W2) * sigma'(a1)``, with
 ``dL/dW2 = delta2^T h`` and ``dL/dW1 = delta1^T x``. Feedback alignment (Lillicrap et al. 2016)
-replaces ``W2`` in ``delta1`` by a fixed random matrix ``B`` (10, n_h).
+replaces ``W2`` in ``delta1`` by a fixed random matrix ``Y`` (10, n_h), the feedback weights
+(``Y`` as in the segregated-dendrite network).
 
 This is the network the course builds from scratch; the paper's model is in ``network.py``.
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from segdend_lite.model.learning import angle
+from segdend_lite.model.loop import new_history, record
 from segdend_lite.model.neuron import sigma
 
 
@@ -34,7 +37,7 @@ def output_delta(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
 def hidden_delta(delta2: np.ndarray, W2: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Hidden error ``delta1 = (W2^T delta2) * sigma'(a1)``; with images as rows,
     ``(delta2 @ W2) * h (1 - h)``. ``delta2`` (N, 10), ``W2`` (10, n_h): the forward weights
-    (backprop) or the fixed random feedback ``B`` of the same shape (feedback alignment);
+    (backprop) or the fixed random feedback ``Y`` of the same shape (feedback alignment);
     ``h = sigma(a1)`` (N, n_h). Returns (N, n_h)."""
     return (delta2 @ W2) * sigma_prime_from_output(h)
 
@@ -48,14 +51,15 @@ def one_hot(y: np.ndarray, n: int = 10) -> np.ndarray:
 
 @dataclass
 class MLP:
-    """Weights of a 784-n_h-10 sigmoid network; ``B``: the fixed feedback of feedback alignment."""
+    """Weights of a 784-n_h-10 sigmoid network; ``Y``: the fixed feedback of feedback alignment.
+    ``history``: the training history (:func:`train`), in the format of ``Network.history``."""
 
     W1: np.ndarray
     b1: np.ndarray
     W2: np.ndarray
     b2: np.ndarray
-    B: np.ndarray
-    history: list = field(default_factory=list)
+    Y: np.ndarray
+    history: dict = field(default_factory=new_history)
 
     @classmethod
     def create(
@@ -67,43 +71,43 @@ class MLP:
         feedback_scale: float = 1.0,
         feedback_sparsity: float = 0.0,
     ) -> MLP:
-        """Uniform initial weights scaled by 1/sqrt(fan-in); ``B`` has the spread of ``W2``
+        """Uniform initial weights scaled by 1/sqrt(fan-in); ``Y`` has the spread of ``W2``
         times ``feedback_scale``, with a fraction ``feedback_sparsity`` of its entries zeroed."""
         rng = np.random.default_rng(seed)
         W1 = rng.uniform(-1, 1, (n_hidden, n_in)) / np.sqrt(n_in)
         W2 = rng.uniform(-1, 1, (n_out, n_hidden)) / np.sqrt(n_hidden)
-        B = feedback_scale * rng.uniform(-1, 1, (n_out, n_hidden)) / np.sqrt(n_hidden)
+        Y = feedback_scale * rng.uniform(-1, 1, (n_out, n_hidden)) / np.sqrt(n_hidden)
         if feedback_sparsity:
-            B[rng.random(B.shape) < feedback_sparsity] = 0.0
-        return cls(W1, np.zeros(n_hidden), W2, np.zeros(n_out), B)
+            Y[rng.random(Y.shape) < feedback_sparsity] = 0.0
+        return cls(W1, np.zeros(n_hidden), W2, np.zeros(n_out), Y)
 
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Hidden and output activities ``h`` (N, n_h) and ``y_hat`` (N, 10)."""
         h = sigma(X @ self.W1.T + self.b1)
         return h, sigma(h @ self.W2.T + self.b2)
 
-    def loss(self, X: np.ndarray, Y: np.ndarray) -> float:
-        """``1/2 sum ||y_hat - y||^2`` over the batch."""
-        return 0.5 * float(np.sum((self.forward(X)[1] - Y) ** 2))
+    def loss(self, X: np.ndarray, T: np.ndarray) -> float:
+        """``1/2 sum ||y_hat - t||^2`` over the batch, ``T`` the one-hot targets (N, 10)."""
+        return 0.5 * float(np.sum((self.forward(X)[1] - T) ** 2))
 
-    def deltas(self, X: np.ndarray, Y: np.ndarray, rule: str = "backprop"):
+    def deltas(self, X: np.ndarray, T: np.ndarray, rule: str = "backprop"):
         """Errors ``delta1`` (N, n_h) and ``delta2`` (N, 10) and activities, by ``rule``
-        ``"backprop"`` (through ``W2``) or ``"fa"`` (through ``B``)."""
+        ``"backprop"`` (through ``W2``) or ``"fa"`` (through ``Y``)."""
         h, y_hat = self.forward(X)
-        delta2 = output_delta(y_hat, Y)
-        delta1 = hidden_delta(delta2, self.W2 if rule == "backprop" else self.B, h)
+        delta2 = output_delta(y_hat, T)
+        delta1 = hidden_delta(delta2, self.W2 if rule == "backprop" else self.Y, h)
         return delta1, delta2, h
 
-    def gradients(self, X: np.ndarray, Y: np.ndarray, rule: str = "backprop"):
+    def gradients(self, X: np.ndarray, T: np.ndarray, rule: str = "backprop"):
         """``(dW1, db1, dW2, db2)`` of the loss summed over the batch (``rule="fa"``: the
         feedback-alignment substitute for dW1, db1)."""
-        delta1, delta2, h = self.deltas(X, Y, rule)
+        delta1, delta2, h = self.deltas(X, T, rule)
         return delta1.T @ X, delta1.sum(0), delta2.T @ h, delta2.sum(0)
 
-    def step(self, X: np.ndarray, Y: np.ndarray, lr: float, rule: str = "backprop") -> None:
+    def step(self, X: np.ndarray, T: np.ndarray, lr: float, rule: str = "backprop") -> None:
         """One gradient step with the mean gradient of the batch."""
         n = len(X)
-        dW1, db1, dW2, db2 = self.gradients(X, Y, rule)
+        dW1, db1, dW2, db2 = self.gradients(X, T, rule)
         self.W1 -= lr * dW1 / n
         self.b1 -= lr * db1 / n
         self.W2 -= lr * dW2 / n
@@ -129,15 +133,6 @@ def numerical_gradient(f, w: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return g
 
 
-def angle_between(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle in degrees between two arrays seen as vectors (NaN if one is zero)."""
-    a, b = np.ravel(a), np.ravel(b)
-    denom = np.linalg.norm(a) * np.linalg.norm(b)
-    if denom == 0:
-        return float("nan")
-    return float(np.degrees(np.arccos(np.clip(a @ b / denom, -1.0, 1.0))))
-
-
 def train(
     net: MLP,
     X,
@@ -151,29 +146,35 @@ def train(
     seed: int = 0,
     evals_per_epoch: int = 4,
     track_angle: bool = False,
-) -> list[dict]:
-    """Minibatch training; returns (and appends to ``net.history``) records with the images seen,
-    the test error (%) and, if ``track_angle``, the angle between the rule's hidden update and
+) -> dict[str, list]:
+    """Minibatch training; returns ``net.history`` (the format of ``Network.history``, see
+    :data:`segdend_lite.model.loop.HISTORY_KEYS`), with ``evals_per_epoch`` entries per
+    epoch: ``epoch`` (fractional), ``images`` seen, ``test_error`` (%) and, if
+    ``track_angle``, ``angle_to_bp``: the angle between the rule's hidden update and
     backprop's on the last batch. ``X`` may be uint8 (divided by 255 here)."""
     rng = np.random.default_rng(seed)
     X = X / 255.0 if X.dtype == np.uint8 else X
     X_test = X_test / 255.0 if X_test.dtype == np.uint8 else X_test
-    Y = one_hot(y)
+    T = one_hot(y)
     every = max(1, len(X) // (batch_size * evals_per_epoch))
     seen = 0
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for k, i in enumerate(range(0, len(X), batch_size)):
             idx = order[i : i + batch_size]
-            angle = None
+            a = None
             if track_angle:
-                d_rule = net.gradients(X[idx], Y[idx], rule)[0]
-                d_bp = net.gradients(X[idx], Y[idx], "backprop")[0]
-                angle = angle_between(d_rule, d_bp)
-            net.step(X[idx], Y[idx], lr, rule)
+                d_rule = net.gradients(X[idx], T[idx], rule)[0]
+                d_bp = net.gradients(X[idx], T[idx], "backprop")[0]
+                a = angle(d_rule, d_bp)
+            net.step(X[idx], T[idx], lr, rule)
             seen += len(idx)
             if (k + 1) % every == 0:
-                net.history.append(
-                    {"images": seen, "test_error": net.error(X_test, y_test), "angle": angle}
+                record(
+                    net.history,
+                    epoch=seen / len(X),
+                    images=seen,
+                    test_error=net.error(X_test, y_test),
+                    angle_to_bp=a,
                 )
     return net.history

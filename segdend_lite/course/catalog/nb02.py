@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register, same
-from segdend_lite.model import mlp
+from segdend_lite.model import learning, mlp
 
 NB = "02_weight_transport_and_feedback_alignment"
 
@@ -24,22 +24,22 @@ register(
         name="fa_hidden_delta",
         notebook=NB,
         title="the feedback-alignment hidden error",
-        reference=mlp.hidden_delta,  # the same computation, with B in place of W2
+        reference=mlp.hidden_delta,  # the same computation, with Y in place of W2
         cases=_delta_cases,
         mistakes=[
-            (lambda d, B, h: d @ B, "You forgot the hidden sigmoid's slope, h * (1 - h)."),
+            (lambda d, Y, h: d @ Y, "You forgot the hidden sigmoid's slope, h * (1 - h)."),
             (
-                lambda d, B, h: -mlp.hidden_delta(d, B, h),
-                "A sign flipped: delta1 = (delta2 @ B) * h(1-h).",
+                lambda d, Y, h: -mlp.hidden_delta(d, Y, h),
+                "A sign flipped: delta1 = (delta2 @ Y) * h(1-h).",
             ),
             (
-                lambda d, B, h: (d @ B) * h,
+                lambda d, Y, h: (d @ Y) * h,
                 "The hidden sigmoid's slope is h * (1 - h), not h.",
             ),
         ],
         hints=(
-            "Feedback alignment is backprop with the fixed random B where W2 would be.",
-            "Same as hidden_delta of notebook 01, with B: (delta2 @ B) * h * (1 - h).",
+            "Feedback alignment is backprop with the fixed random Y where W2 would be.",
+            "Same as hidden_delta of notebook 01, with Y: (delta2 @ Y) * h * (1 - h).",
         ),
     )
 )
@@ -49,7 +49,7 @@ register(
         name="angle_between",
         notebook=NB,
         title="the angle between two updates, in degrees",
-        reference=mlp.angle_between,
+        reference=learning.angle,
         cases=lambda rng: [
             (np.array([1.0, 0.0]), np.array([0.0, 2.0])),
             (rng.normal(0, 1, (3, 4)), rng.normal(0, 1, (3, 4))),
@@ -57,11 +57,11 @@ register(
         ],
         mistakes=[
             (
-                lambda a, b: float(np.radians(mlp.angle_between(a, b))),
+                lambda a, b: float(np.radians(learning.angle(a, b))),
                 "Your angle is in radians; convert with np.degrees.",
             ),
             (
-                lambda a, b: float(np.cos(np.radians(mlp.angle_between(a, b)))),
+                lambda a, b: float(np.cos(np.radians(learning.angle(a, b)))),
                 "You returned the cosine; take np.arccos of it, then np.degrees.",
             ),
         ],
@@ -81,13 +81,13 @@ register(
         options=("about 0", "about 45", "about 90", "about 135"),
         outcome=_nearest({"about 0": 0, "about 45": 45, "about 90": 90, "about 135": 135}),
         explanation=(
-            "At the start B and W2 are independent random matrices, so the errors sent back "
-            "through B are unrelated to those backprop sends through W2: in a space of many "
+            "At the start Y and W2 are independent random matrices, so the errors sent back "
+            "through Y are unrelated to those backprop sends through W2: in a space of many "
             "dimensions two unrelated vectors are almost orthogonal, about 90 degrees. The angle "
-            "falls below 90 only as W2 comes to align with B."
+            "falls below 90 only as W2 comes to align with Y."
         ),
         hints=(
-            "What do B and W2 have in common before training?",
+            "What do Y and W2 have in common before training?",
             "Two random directions in a space of 78,400 dimensions: what is their angle?",
         ),
     )

@@ -90,7 +90,7 @@ register(
         hints=(
             "The error is the difference between the target-phase rate and the forward rate, "
             "scaled by how strongly the dendritic potential moves the rate.",
-            "s = sigma(V_f); e = -k_D * phi_max * (r_t - phi_max * s) * s * (1 - s)",
+            "With s = sigma(V_f): e = -k_D phi_max (r_t - phi_max s) s (1 - s), elementwise.",
         ),
     )
 )

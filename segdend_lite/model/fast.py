@@ -1,12 +1,12 @@
 """The fast engine of the spiking model: stretches of time as matrix products, images in batches.
 
-It computes what the step engine (:func:`segdend_lite.model.spiking.phase_step`) computes, from the
-same random draws, reorganised:
+It computes what the step engine (:func:`segdend_lite.model.step.simulate_phase`) computes,
+from the same random draws, reorganised:
 
 - Input spikes do not depend on the network, so a whole stretch of input drive is one matrix
   product over the image's non-zero pixels (about 150 of 784).
 - The PSP filter and the Euler soma are linear recursions, written as (T, T) matrices
-  (:func:`~segdend_lite.model.spiking.psp_ops`, :func:`~segdend_lite.model.spiking.soma_ops`).
+  (:func:`psp_ops`, :func:`soma_ops`).
 - With ``g_A = 0`` no soma depends on feedback, and the weights only change after the target
   phase, so a hidden layer's somatic voltages over both phases of a training image follow from
   the spikes below in one product: ``V = g_B M (K S + C X) W^T + g_B M 1 b + p V_{-1}``, with
@@ -15,41 +15,135 @@ same random draws, reorganised:
   falls, gathered from the block of voltages.
 - Test images are independent (the state is reset), so they run as a batch: everything but the
   input products is computed for the whole batch at once.
+- Weights are used transposed, ``WT = W.T`` (n_pre, n_post), a C-contiguous view of the
+  network's Fortran-ordered ``W``: rows of lit input pixels are contiguous.
 
 Long stretches (test phases, long training phases) run in chunks of at most ``CHUNK`` steps
 with the state carried over, so the cost grows linearly with the length.
 
 With ``g_A > 0`` the somata feel the feedback: the input drive is still computed here in one
-product, then the step engine steps through time with it.
+product per chunk, then :func:`_step_coupled` steps through time with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from segdend_lite.model.neuron import rate, sigma, thinned_counts
-from segdend_lite.model.spiking import (
-    PhaseResult,
+from segdend_lite.model import neuron
+from segdend_lite.model.neuron import psp_taps, rate, sigma, thinned_counts
+from segdend_lite.model.step import feedback_signal
+from segdend_lite.model.spiking_state import (
+    DT,
     PSP,
+    PhaseResult,
     SpikingState,
-    _apical_source,
-    _plateau_means,
-    _teaching,
-    _window_weights,
-    phase_step,
-    psp_ops,
-    soma_ops,
+    apical_source,
+    plateau_means,
     window,
 )
+
+
+@lru_cache(maxsize=64)
+def _powers(a: float, T: int) -> np.ndarray:
+    """``a^0 .. a^T`` (float64)."""
+    return a ** np.arange(T + 1, dtype=np.float64)
+
+
+@lru_cache(maxsize=64)
+def soma_ops(a: float, T: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """The Euler soma over ``T`` steps as matrices: ``V_t = a V_{t-1} + u_t`` for t = 0..T-1 is
+    ``V = M u + p V_{-1}`` with ``M[t, j] = a^(t-j)`` (j <= t, else 0), shape (T, T), and
+    ``p[t] = a^(t+1)``, shape (T,)."""
+    pw = _powers(a, T)
+    lag = np.subtract.outer(np.arange(T), np.arange(T))
+    M = np.where(lag >= 0, pw[np.clip(lag, 0, T)], 0.0)
+    return M.astype(dtype), pw[1:].astype(dtype)
+
+
+def soma_block(u: np.ndarray, V0: np.ndarray, a: float) -> np.ndarray:
+    """All steps of ``V_t = a V_{t-1} + u_t`` at once: ``u`` (T, n), ``V0`` = V_{-1} (n,)."""
+    M, p = soma_ops(a, len(u), u.dtype.str)
+    return M @ u + np.outer(p, V0)
+
+
+@dataclass(frozen=True)
+class PSPOps:
+    """The PSP filter over ``T`` steps as a linear state-space system.
+
+    The state is ``m`` rows ``X`` (m, n): the two exponential traces ``a_L``, ``a_s`` (full
+    kernel) or the last ``taps - 1`` spike vectors, most recent first (truncated kernel). For
+    spikes ``S`` (T, n) of the stretch: ``s = K S + C X`` (T, n) and the state afterwards is
+    ``X' = A S + B X``. Shapes: K (T, T), C (T, m), A (m, T), B (m, m).
+    """
+
+    K: np.ndarray
+    C: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def psp_ops(full: bool, tau_s: float, tau_L: float, taps: int, T: int, dtype: str) -> PSPOps:
+    """:class:`PSPOps` for ``T`` steps (see :class:`PSP` for the two kernels)."""
+    lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - j
+    if full:
+        d = np.exp(-DT / np.array([tau_L, tau_s]))
+        c = np.array([1.0, -1.0]) / (tau_L - tau_s)
+        pw = d[:, None] ** np.arange(T + 1)  # (2, T+1)
+        k = c @ pw[:, 1:]  # kappa(lag + 1), lag = 0..T-1
+        C = (c[:, None] * pw[:, 1:]).T
+        A = pw[:, T:0:-1]  # d^(T-j)
+        B = np.diag(pw[:, T])
+    else:
+        k = np.zeros(T)
+        kt = psp_taps(taps, tau_s, tau_L)
+        k[: min(T, taps)] = kt[:T]
+        m = taps - 1
+        idx = np.add.outer(np.arange(T), np.arange(m)) + 1  # lag of state row r at step t
+        C = np.where(idx < taps, kt[np.clip(idx, 0, taps - 1)], 0.0)
+        A = np.zeros((m, T))
+        r = np.arange(min(m, T))
+        A[r, T - 1 - r] = 1.0  # row r = the spikes of step T-1-r
+        B = np.zeros((m, m))
+        r = np.arange(T, m)
+        B[r, r - T] = 1.0  # older rows shift down by T
+    K = np.where(lag >= 0, k[np.clip(lag, 0, T - 1)], 0.0)
+    return PSPOps(*(np.ascontiguousarray(a, dtype=dtype) for a in (K, C, A, B)))
+
+
+def psp_block(psp: PSP, S: np.ndarray) -> np.ndarray:
+    """All ``s(t)`` (T, n) of a stretch with spikes ``S`` (T, n); advances ``psp``'s state."""
+    o, X = psp_ops(*psp.kernel_key, len(S), psp.dtype.str), psp.rows
+    s = o.K @ S + o.C @ X
+    psp.rows = o.A @ S + o.B @ X
+    psp.s = s[-1].copy()
+    return s
+
+
+def output_recursion(net, label) -> tuple[float, np.ndarray | None]:
+    """The output soma with the teaching current as ``V_t = a V_{t-1} + g_D V^b_t + c``:
+    ``I = g_E (E_E - V) + g_I (E_I - V)`` (:func:`~segdend_lite.model.neuron.teaching_current`)
+    gives ``a = 1 - g_L - g_D - (g_E + g_I)`` and ``c = g_E E_E + g_I E_I`` (n_out,); the
+    forward phase has no teaching (``c`` None)."""
+    cfg = net.config
+    if label is None:
+        return 1.0 - cfg.g_L - cfg.g_D, None
+    g_E, g_I = neuron.teaching_conductances(label, net.n_out, net.dtype)
+    total = g_E + g_I
+    if np.ptp(total) != 0:
+        raise ValueError("the fast engine needs the same total teaching conductance per unit")
+    return 1.0 - cfg.g_L - cfg.g_D - float(total[0]), g_E * cfg.E_E + g_I * cfg.E_I
+
 
 #: Longest stretch computed with one set of (T, T) matrices.
 CHUNK = 128
 
 
 @lru_cache(maxsize=64)
-def _hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
+def hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
     """``G = g_B M K`` (T, T), ``H = g_B M C`` (T, m), ``q = g_B M 1`` (T,), ``p`` (T,): the
     hidden soma over ``T`` steps from the spikes ``S`` and state rows ``X`` of the layer below:
     ``V = G S W^T + H X W^T + q b + p V_{-1}``."""
@@ -58,7 +152,7 @@ def _hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
     return g_B * (M @ o.K), g_B * (M @ o.C), g_B * M.sum(axis=1), p
 
 
-def _chunks(T: int) -> list[slice]:
+def chunks(T: int) -> list[slice]:
     """Equal chunks of at most ``CHUNK`` steps covering ``0..T-1``."""
     n = -(-T // CHUNK)
     edges = np.linspace(0, T, n + 1).round().astype(int)
@@ -97,16 +191,12 @@ class BatchState:
         st.V = [v[0].copy() for v in self.V]
 
 
-def _psp_key(p: PSP) -> tuple:
-    return (p.full, p.tau_s, p.tau_L, p.n_taps)
-
-
 def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn):
     """Image ``i``'s first-layer term over one chunk: ``F[0] S W^T + F[1] X W^T`` (Tc, n_0) for
     input spikes ``S`` (Tc, len(cols)) and state rows ``X``; also (if ``learn``) the window means
     of the input PSPs per phase (P, 784). ``o``: the input's :class:`PSPOps` for the chunk.
     Advances the input state of image ``i``."""
-    WT0 = net._WT[0]
+    WT0 = net.W[0].T
     X = b.X[0][i]
     out = (F[0] @ S) @ WTc
     live = np.flatnonzero(np.any(X != 0, axis=0))
@@ -130,8 +220,8 @@ def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn
 def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
-    ``draws[i]`` (:class:`~segdend_lite.model.spiking.Draws` of all the phases), from state ``b``
-    (advanced in place).
+    ``draws[i]`` (:class:`~segdend_lite.model.spiking_state.Draws` of all the phases), from
+    state ``b`` (advanced in place).
 
     ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning
     rule needs). ``learn=False``: returns the window-mean output somatic voltage (B, n_out) of
@@ -148,11 +238,12 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     for p, T in enumerate(lengths):
         start, _ = window(cfg, T, test=test)
         starts.append(start)
-        omega[p, edges[p] : edges[p + 1]] = _window_weights(T, start, dtype)
+        omega[p, edges[p] + start : edges[p + 1]] = 1.0 / (T - start)
     phi = cfg.phi_max
     p_in = [x[cols].astype(dtype) for x, cols in images]  # input rate / maximum rate
     ev = _join(draws)
-    WTc = [net._WT[0][cols] for _, cols in images]
+    WT = [w.T for w in net.W]  # (n_pre, n_post), C-contiguous views
+    WTc = [WT[0][cols] for _, cols in images]
     if cfg.g_A != 0.0:
         return _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test)
     # accumulators (B, ...) per phase
@@ -166,18 +257,18 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     rate_feedback = not cfg.spiking_feedback
     a_h = 1.0 - cfg.g_L - cfg.g_B
     psp = net.spiking.psp
-    for sl in _chunks(T_all):
+    for sl in chunks(T_all):
         Tc = sl.stop - sl.start
         w = omega[:, sl]
         V_start = [v.copy() for v in b.V] if rate_feedback else None
         # the same PSP kernel for every population: one set of hidden-soma operators
-        G, H, q, p_h = _hidden_ops(_psp_key(psp[0]), a_h, cfg.g_B, Tc, dtype.str)
+        G, H, q, p_h = hidden_ops(psp[0].kernel_key, a_h, cfg.g_B, Tc, dtype.str)
         # ---- first hidden layer (or the output's dendrite) from the input spikes
-        o_in = psp[0].ops(Tc)
+        o_in = psp_ops(*psp[0].kernel_key, Tc, dtype.str)
         F = (G, H) if L else (o_in.K, o_in.C)
         drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
         for i, (x, cols) in enumerate(images):
-            S = _input_spikes(ev[0][i], p_in[i], sl, dtype)
+            S = input_spikes(ev[0][i], p_in[i], sl, dtype)
             drive[i], means = _input_part(net, b, i, S, cols, WTc[i], sl, o_in, F, omega, learn)
             if learn:
                 s_pre[0][i] += means
@@ -196,11 +287,10 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     V_h[l] += w @ V
                     spikes[:, l] += _phase_counts(S, edges, sl)
                 # PSPs of layer l feed the layer above
-                o = psp[l + 1].ops(Tc)
+                o = psp_ops(*psp[l + 1].kernel_key, Tc, dtype.str)
                 X = b.X[l + 1]
-                WT = net._WT[l + 1]
-                D = S @ WT
-                XW = X @ WT
+                D = S @ WT[l + 1]
+                XW = X @ WT[l + 1]
                 if l + 1 < L:
                     drive = G @ D + H @ XW
                 else:
@@ -214,7 +304,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     lo, hi = max(sl.start, edges[p]), min(sl.stop, edges[p + 1])
                     if lo >= hi:
                         continue
-                    a, c = _teaching(net, label)
+                    a, c = output_recursion(net, label)
                     M, p_ = soma_ops(a, hi - lo, dtype.str)
                     u = cfg.g_D * drive[:, lo - sl.start : hi - sl.start]
                     if c is not None:
@@ -231,7 +321,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     ap.add(L + 1, rate(V_start[L], phi), R, w)
                 S = _neuron_spikes(ev[L + 1], V, sl)
                 spikes[:, L] += _phase_counts(S, edges, sl)
-                o = psp[L + 1].ops(Tc)
+                o = psp_ops(*psp[L + 1].kernel_key, Tc, dtype.str)
                 _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
         return V_out[:, -1]
@@ -239,10 +329,10 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     for p in range(P):
         V_a = []
         for h in range(L):
-            k = 1 + _apical_source(net, h)
+            k = 1 + apical_source(net, h)
             if keep_rows:
                 rows = np.concatenate(ap.rows[k])[edges[p] : edges[p + 1]] @ net.Y[h].T
-                V_a.append(_plateau_means(rows, starts[p], draws[0].delta[p][h]))
+                V_a.append(plateau_means(rows, starts[p], draws[0].delta[p][h]))
             else:
                 V_a.append(net.Y[h] @ ap.mean[k][0, p])
         out.append(
@@ -276,7 +366,7 @@ def _join(draws) -> list:
     return out
 
 
-def _input_spikes(ev, p, sl, dtype) -> np.ndarray:
+def input_spikes(ev, p, sl, dtype) -> np.ndarray:
     """Input spike counts (Tc, n_cols) of one image over the chunk ``sl``; ``p`` (n_cols,)
     pixel intensities = rate / maximum rate."""
     step, unit, u = ev
@@ -319,7 +409,7 @@ class _Apical:
     for random plateau times, the rows themselves."""
 
     def __init__(self, net, P: int, B: int, keep_rows: bool):
-        self.pops = {1 + _apical_source(net, h) for h in range(net.n_hidden)}
+        self.pops = {1 + apical_source(net, h) for h in range(net.n_hidden)}
         self.mean = {k: np.zeros((B, P, net.layer_sizes[k - 1]), net.dtype) for k in self.pops}
         self.rows = {k: [] for k in self.pops}
         self.keep_rows = keep_rows
@@ -346,17 +436,17 @@ def _advance(b, k, o, S, ap, w):
 
 
 def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test):
-    """``g_A > 0``: the input drive of all phases in one product per chunk, then the step
-    engine through time, image by image."""
-    psp0 = net.spiking.psp[0]
+    """``g_A > 0``: the input drive of all phases in one product per chunk, then
+    :func:`_step_coupled` through time, image by image."""
     T_all = omega.shape[1]
     edges = np.cumsum([0] + [T for T, _ in phases])
+    key = net.spiking.psp[0].kernel_key
     results, V_out = [], []
     for i, (x, cols) in enumerate(images):
         parts, means = [], 0.0
-        for sl in _chunks(T_all):
-            o = psp0.ops(sl.stop - sl.start)
-            S = _input_spikes(ev[0][i], p_in[i], sl, net.dtype)
+        for sl in chunks(T_all):
+            o = psp_ops(*key, sl.stop - sl.start, net.dtype.str)
+            S = input_spikes(ev[0][i], p_in[i], sl, net.dtype)
             d, m = _input_part(net, b, i, S, cols, WTc[i], sl, o, (o.K, o.C), omega, True)
             parts.append(d)
             means = means + m
@@ -367,17 +457,8 @@ def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, tes
         )
         b_i.store(st)
         for p, (T, label) in enumerate(phases):
-            r = phase_step(
-                net,
-                st,
-                x,
-                cols,
-                T,
-                label,
-                draws[i].phase(p),
-                test=test,
-                input_drive=(drive[edges[p] : edges[p + 1]], means[p]),
-            )
+            d = drive[edges[p] : edges[p + 1]]
+            r = _step_coupled(net, st, d, means[p], T, label, draws[i].phase(p), test)
             results.append(r)
         V_out.append(r.V_out)
         for k, p in enumerate(st.psp[1:], start=1):
@@ -385,3 +466,47 @@ def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, tes
         for l, v in enumerate(st.V):
             b.V[l][i] = v
     return results if learn else np.stack(V_out)
+
+
+def _step_coupled(net, st, drive, s_in_mean, T, label, draws, test) -> PhaseResult:
+    """One phase stepped through time as :func:`~segdend_lite.model.step.simulate_phase` does,
+    with the first layer's input drive ``W^0 s^in(t)`` (T, n_0) and the window mean of the
+    input PSPs ``s_in_mean`` (784,) already computed."""
+    cfg, L, dtype = net.config, net.n_hidden, net.dtype
+    g_E, g_I = neuron.teaching_conductances(label, net.n_out, dtype)
+    V_t = [np.zeros((T, n), dtype) for n in net.layer_sizes]
+    V_a_t = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
+    s_t = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
+    r_out_t = np.zeros((T, net.n_out), dtype)
+    spikes = [0.0] * (L + 1)
+    s = None  # the PSPs of the layer below, for layers above the first
+    for t in range(T):
+        for l in range(L + 1):
+            if l == 0:
+                V_b = drive[t] + net.b[0]
+            else:
+                V_b = neuron.basal_potential(net.W[l], s, net.b[l])
+            if l < L:
+                V_a = neuron.apical_potential(net.Y[l], feedback_signal(net, st, l))
+                st.V[l] = neuron.euler_soma_step(st.V[l], V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A, DT)
+                V_a_t[l][t] = V_a
+            else:
+                I = neuron.teaching_current(st.V[l], g_E, g_I, cfg.E_E, cfg.E_I)
+                st.V[l] = neuron.euler_output_step(st.V[l], V_b, I, cfg.g_L, cfg.g_D, DT)
+                r_out_t[t] = rate(st.V[l], cfg.phi_max)
+            S = draws.spikes(l + 1, t, sigma(st.V[l]))
+            s = st.psp[l + 1].step(S)
+            spikes[l] += float(S.sum())
+            V_t[l][t] = st.V[l]
+            if l < L:
+                s_t[l][t] = s
+    start, _ = window(cfg, T, test)
+    delta = [None] * L if draws.delta is None else draws.delta[0]
+    return PhaseResult(
+        V_h=[V[start:].mean(axis=0) for V in V_t[:L]],
+        V_a=[plateau_means(V_a_t[h], start, delta[h]) for h in range(L)],
+        s_pre=[s_in_mean] + [s[start:].mean(axis=0) for s in s_t],
+        V_out=V_t[L][start:].mean(axis=0),
+        r_out=r_out_t[start:].mean(axis=0),
+        spikes=spikes,
+    )

@@ -1,0 +1,169 @@
+"""The training loop: epochs, progress bar, history, a checkpoint after every epoch.
+
+``fit`` trains a network for some more epochs, online (the paper) or in minibatches, with a
+tqdm progress bar (a widget in a notebook, a text bar in a terminal), and appends to
+``net.history`` (:data:`HISTORY_KEYS`, one entry per epoch; the same format for the textbook
+network of :mod:`segdend_lite.model.mlp`). It drives the network through its public methods
+only (``check_images``, ``check_labels``, ``learn_one``, ``learn_batch``, ``evaluate``,
+``firing_rates``, ``reset_stats``, ``stats``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from segdend_lite.model.checkpoint import save_checkpoint
+from segdend_lite.model.threads import spiking_threads
+
+#: What a history records, one list per key, one entry per evaluation (per epoch for ``fit``).
+HISTORY_KEYS = (
+    "epoch",
+    "images",
+    "seconds",
+    "loss",
+    "train_error",
+    "test_error",
+    "hidden_rate_hz",
+    "angle_to_bp",
+)
+_BLOCK = 1000  # images converted to floats at a time (keeps memory flat)
+
+
+def new_history() -> dict[str, list]:
+    """An empty history: one empty list per key of :data:`HISTORY_KEYS`."""
+    return {k: [] for k in HISTORY_KEYS}
+
+
+def record(history: dict, **entry) -> None:
+    """Append one entry to ``history``; keys not given get None."""
+    for k in HISTORY_KEYS:
+        history[k].append(entry.get(k))
+
+
+@spiking_threads
+def fit(
+    net,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int = 1,
+    batch_size: int = 1,
+    shuffle: bool = True,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    progress: bool = True,
+    checkpoint: str | os.PathLike | None = None,
+    on_epoch: Callable | None = None,
+) -> dict[str, list]:
+    """Train ``net`` for ``epochs`` more epochs and return its history (``net.history``).
+
+    Args:
+        X, y: training images (N, 784), uint8 or pixels / 255, and labels (N,).
+        batch_size: 1 = online, as in the paper; > 1 = the mean of the per-image updates of
+            each minibatch (a departure from the paper).
+        shuffle: reshuffle the training set at the start of every epoch (the paper does).
+        X_test, y_test: if given, the test error (%) is recorded before training (epoch 0)
+            and after every epoch.
+        progress: show a progress bar.
+        checkpoint: path of a ``.npz`` checkpoint written (atomically) after every epoch.
+        on_epoch: called as ``on_epoch(net, history)`` after every epoch (e.g. to plot).
+
+    The history holds per epoch: ``epoch``, ``images`` seen so far, ``seconds`` of training,
+    mean output ``loss`` (``mean(((r^{L,t} - r^{L,f}) / phi_max)^2)``, before each update),
+    ``train_error`` and ``test_error`` in percent (None where not measured); in spiking mode
+    also ``hidden_rate_hz`` (mean rate of the first hidden layer) and ``angle_to_bp`` (mean
+    angle, degrees, between the first hidden layer's update and backprop's for the same image).
+    """
+    if not isinstance(epochs, int | np.integer) or epochs < 0:
+        raise ValueError(f"epochs={epochs!r} must be a whole number >= 0")
+    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1")
+    X = np.asarray(X)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(
+            "fit got no training images: pass images of shape (N, 784) with N >= 1 "
+            f"(got shape {X.shape})"
+        )
+    net.check_images(X[:1])
+    y = net.check_labels(y, len(X))
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    with np.errstate(over="ignore"):  # exp overflow in sigma(-large) correctly gives 0
+        return _fit(
+            net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch
+        )
+
+
+def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch):
+    from tqdm.auto import tqdm
+
+    history = net.history
+    if X_test is not None and not history["epoch"]:
+        record(
+            history,
+            epoch=0,
+            images=net.images_seen,
+            seconds=0.0,
+            test_error=net.evaluate(X_test, y_test),
+        )
+    start = len([e for e in history["epoch"] if e > 0])
+    for epoch in range(start + 1, start + epochs + 1):
+        net.reset_stats()
+        order = net.rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        loss = wrong = 0.0
+        t0 = time.perf_counter()
+        bar = tqdm(
+            total=len(X),
+            desc=f"epoch {epoch}",
+            unit="img",
+            disable=not progress,
+            leave=True,
+            mininterval=0.5,
+        )
+        for i in range(0, len(X), _BLOCK):
+            idx = order[i : i + _BLOCK]
+            Xb = net.check_images(X[idx])
+            yb = y[idx]
+            if batch_size == 1:
+                for x, label in zip(Xb, yb.tolist()):
+                    l_i, w_i = net.learn_one(x, label)
+                    loss += l_i
+                    wrong += w_i
+            else:
+                for j in range(0, len(Xb), batch_size):
+                    l_i, w_i = net.learn_batch(Xb[j : j + batch_size], yb[j : j + batch_size])
+                    loss += l_i
+                    wrong += w_i
+            bar.update(len(idx))
+        seconds = time.perf_counter() - t0
+        rates, angles = net.firing_rates(), net.stats["angles"]
+        if not np.all(np.isfinite(net.b[-1])):
+            bar.close()
+            raise FloatingPointError(
+                f"epoch {epoch}: the weights became NaN or infinite; lower the learning rates"
+            )
+        test_error = net.evaluate(X_test, y_test) if X_test is not None else None
+        record(
+            history,
+            epoch=epoch,
+            images=net.images_seen,
+            seconds=seconds,
+            loss=loss / len(X),
+            train_error=100.0 * wrong / len(X),
+            test_error=test_error,
+            hidden_rate_hz=rates[0] if net.n_hidden and np.isfinite(rates[0]) else None,
+            angle_to_bp=float(np.mean(angles)) if angles else None,
+        )
+        post = {"train err %": f"{100.0 * wrong / len(X):.2f}"}
+        if test_error is not None:
+            post["test err %"] = f"{test_error:.2f}"
+        bar.set_postfix(post)
+        bar.close()
+        if checkpoint is not None:
+            save_checkpoint(net, checkpoint)
+        if on_epoch is not None:
+            on_epoch(net, history)
+    return history
