@@ -374,7 +374,8 @@ def soma_traces(
     p = net.phases(np.asarray(x)[None], [label])
     idx = np.asarray(neurons)
     cfg = net.config
-    V_b = (p.C[0][0] / cfg.k_B)[idx].astype(np.float64)
+    W0 = np.asarray(net.W[0], dtype=np.float64)[idx]
+    V_b = neuron.basal_potential(W0, p.r[0][0].astype(np.float64), np.asarray(net.b[0])[idx])
     Y = np.asarray(net.Y[0], dtype=np.float64)[idx]
     r_f, r_t = p.r_f[0].astype(np.float64), p.r_t[0].astype(np.float64)
     n = int(round(phase_ms / dt))
