@@ -223,3 +223,15 @@ def simulate_neuron(
         "alpha_t": float(sigma(V_a[t_win].mean())),
         "rate_hz": float(1000.0 * spikes.mean()),
     }
+
+
+def soma_steady_state(V_b, V_a, g_L: float, g_B: float, g_A: float):
+    """Steady state of a hidden soma with constant dendritic potentials (paper eq. 1 with
+    ``dV/dt = 0``): ``V* = (g_B V_b + g_A V_a) / (g_L + g_B + g_A) = k_B V_b + k_A V_a``, with
+    ``k_A = g_A / (g_L + g_B + g_A)`` (``k_B`` with the roles of g_B and g_A swapped).
+    Voltages dimensionless; any shapes that broadcast.
+
+    With ``g_A = 0`` the soma ignores the apical dendrite (``V* = k_B V_b``); with ``g_A > 0``
+    the feedback leaks into the soma, and so into the neuron's rate and the next layer (Fig. 9).
+    """
+    return k_B(g_L, g_B, g_A) * V_b + k_B(g_L, g_A, g_B) * V_a

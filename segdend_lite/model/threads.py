@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -62,10 +63,15 @@ def blas_threads(n: int | None = DEFAULT_BLAS_THREADS) -> Iterator[None]:
         _setting.reset(token)
 
 
-@functools.lru_cache(maxsize=1)
 def _controller():
     """One threadpoolctl controller (finding the loaded BLAS libraries takes about 0.5 ms; a
-    limit through the controller about 0.01 ms). numpy's BLAS is loaded by then."""
+    limit through the controller about 0.01 ms), found again when modules were imported since
+    (scikit-learn's scipy, for example, brings a BLAS of its own)."""
+    return _controller_for(len(sys.modules))
+
+
+@functools.lru_cache(maxsize=1)
+def _controller_for(n_modules: int):
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()

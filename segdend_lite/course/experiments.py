@@ -1,0 +1,638 @@
+"""The paper's experiments as short runs a student can change (notebooks 07 and 08).
+
+Each :class:`Experiment` names one question of the paper (Figs. 7A, 8, 9 and 6-figure
+supplement 1), the option of :class:`~segdend_lite.Config` it varies, the values the paper used
+and the paper's result. :func:`make_network` builds the network for one value, :func:`run_curve`
+trains it for a number of images, chunk by chunk through the public ``Network.fit``, and records
+a learning curve; :func:`load_stored` reads a stored run (made by ``scripts/course_runs.py``,
+with its provenance) from ``reproduction/``; :func:`experiment_widget` puts the three together.
+
+A curve is a dict of lists, one entry per chunk of training images: ``images`` (seen so far),
+``seconds`` (training time of the chunk), ``train_error`` (% of the chunk's images misclassified
+in their forward phase, before their update), ``loss`` (mean output loss of the chunk),
+``angle`` (mean angle, degrees, between the first hidden layer's update and backprop's: in
+spiking mode over the chunk's training images, in rate mode on the chunk's images after the
+chunk; None without a hidden layer) and ``hidden_rate_hz`` (spiking mode). Test errors (%)
+are in ``test_images`` / ``test_error``, measured where ``test_every`` says.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segdend_lite.model import analysis, neuron
+from segdend_lite.model.config import Config
+from segdend_lite.model.network import Network
+
+#: Where stored runs live: ``reproduction/<name>/history.json`` and ``provenance.json``.
+STORE = Path(__file__).resolve().parents[2] / "reproduction"
+
+CURVE_KEYS = ("images", "seconds", "train_error", "loss", "angle", "hidden_rate_hz")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of the paper.
+
+    ``option`` is the :class:`Config` field varied (``values``: the paper's values, the
+    control first); ``layer_sizes`` the network (hidden layers, then 10 outputs); ``base``
+    other options every run of the experiment shares; ``stored`` maps a value to the name of
+    a stored run in ``reproduction/`` (spiking mode unless the run's provenance says
+    otherwise). ``needs_spiking``: the option has no effect in rate mode.
+    """
+
+    name: str
+    question: str
+    paper: str
+    option: str
+    values: tuple
+    layer_sizes: tuple[int, ...] = (500, 10)
+    base: dict = field(default_factory=dict)
+    stored: dict = field(default_factory=dict)
+    needs_spiking: bool = False
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment(
+            name="sparse_feedback",
+            question="Does learning need dense feedback, or can most feedback synapses be absent?",
+            paper="80 % of Y zero, the rest x5: 3.7 % test error after 60 epochs, against 4.1 % "
+            "with full random Y (Fig. 8B).",
+            option="sparse_feedback",
+            values=(0.0, 0.8),
+            stored={0.0: "spiking_1h_seed0", 0.8: "spiking_1h_sparse0.8_seed0"},
+        ),
+        Experiment(
+            name="symmetric_feedback",
+            question="Does it help if the feedback weights mirror the feed-forward ones (Y = W^T),"
+            " and what if that mirror is noisy?",
+            paper="Y = W^T: 3.6 % after 60 epochs (4.1 % with random Y), faster at first; with "
+            "N(0, 0.05) noise on Y: worse than random Y (Fig. 8D).",
+            option="symmetric_noise",
+            values=(None, 0.0, 0.05),
+            stored={
+                None: "spiking_1h_seed0",
+                0.0: "spiking_1h_symmetric_seed0",
+                0.05: "spiking_1h_symmetric_noise0.05_seed0",
+            },
+        ),
+        Experiment(
+            name="apical_conductance",
+            question="What if the apical dendrite is not segregated, i.e. the feedback leaks into"
+            " the soma (g_A > 0)?",
+            paper="Two hidden layers: g_A = 0.05 about as good as g_A = 0; g_A = 0.6 learns "
+            "clearly worse (Fig. 9B).",
+            option="g_A",
+            values=(0.0, 0.05, 0.6),
+            layer_sizes=(500, 100, 10),
+            stored={
+                0.0: "spiking_2h_seed0",
+                0.05: "spiking_2h_gA0.05_seed0",
+                0.6: "spiking_2h_gA0.6_seed0",
+            },
+            needs_spiking=True,
+        ),
+        Experiment(
+            name="random_plateau_times",
+            question="Must all neurons compute their plateau potentials at the same moment?",
+            paper="Each neuron 0-5 ms before the phase ends: learning about as good as with "
+            "synchronous plateaus (Fig. 6-figure supplement 1).",
+            option="random_plateau_times",
+            values=(False, True),
+            stored={False: "spiking_1h_seed0", True: "spiking_1h_random_plateaus_seed0"},
+            needs_spiking=True,
+        ),
+        Experiment(
+            name="feedback_topology",
+            question="Should every hidden layer get the output's feedback (broadcast) or only the"
+            " layer above's (layer-wise)?",
+            paper="The paper uses broadcast feedback; layer-wise feedback is an option of the "
+            "authors' code (no result reported).",
+            option="feedback",
+            values=("broadcast", "layerwise"),
+            layer_sizes=(500, 100, 10),
+        ),
+        Experiment(
+            name="init",
+            question="How much does the spread of the initial weights matter?",
+            paper="The paper's design SD (section 9) vs the doubled spread of the authors' final"
+            " code (no result reported; the paper's runs predate the change).",
+            option="init",
+            values=("design", "authors_code"),
+            stored={"design": "spiking_1h_seed0", "authors_code": "spiking_1h_init_code_seed0"},
+        ),
+    )
+}
+
+
+def experiment_config(experiment: Experiment | str, value, mode: str = "rate") -> Config:
+    """The :class:`Config` of one run of ``experiment`` with its option set to ``value``.
+
+    For ``symmetric_feedback`` the value is the noise SD, and None means random feedback (the
+    control). Raises ValueError for an unknown experiment.
+    """
+    ex = _experiment(experiment)
+    options = dict(ex.base, mode=mode)
+    if ex.name == "symmetric_feedback":
+        if value is not None:
+            options.update(symmetric_feedback=True, symmetric_noise=float(value))
+    else:
+        options[ex.option] = value
+    return Config(**options)
+
+
+def value_label(experiment: Experiment | str, value) -> str:
+    """A short label for one value of an experiment's option, e.g. ``"g_A = 0.6"``; the
+    first value (the paper's control) is marked "(control)"."""
+    ex = _experiment(experiment)
+    if ex.name == "symmetric_feedback":
+        text = "random Y" if value is None else f"Y = W^T, noise SD {value:g}"
+    else:
+        text = f"{ex.option} = {value}"
+    return text + (" (control)" if value == ex.values[0] else "")
+
+
+def make_network(experiment: Experiment | str, value, mode: str = "rate", seed: int = 0) -> Network:
+    """A fresh network for one run of ``experiment`` (see :func:`experiment_config`)."""
+    ex = _experiment(experiment)
+    return Network(ex.layer_sizes, experiment_config(ex, value, mode), seed=seed)
+
+
+def _experiment(experiment: Experiment | str) -> Experiment:
+    if isinstance(experiment, Experiment):
+        return experiment
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}: choose one of {list(EXPERIMENTS)}")
+    return EXPERIMENTS[experiment]
+
+
+def run_curve(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_images: int,
+    chunk: int = 1000,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    test_every: int | None = None,
+    curve: dict | None = None,
+    progress: bool = False,
+) -> dict:
+    """Train ``net`` online on ``n_images`` training images, ``chunk`` at a time, and record a
+    learning curve (the keys are in the module docstring).
+
+    Images are taken in a fresh random order of ``X`` (from ``net.rng``) for every pass
+    through the set, like epochs. ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels.
+    If ``X_test``/``y_test`` are given, the test error is measured after every ``test_every``
+    images (default: at the end only) and at the end. ``curve``: a curve to continue.
+    """
+    if n_images < 1 or chunk < 1:
+        raise ValueError(f"n_images={n_images} and chunk={chunk} must be >= 1")
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"{len(X)} images but {len(y)} labels")
+    curve = curve if curve is not None else _empty_curve()
+    start = curve["images"][-1] if curve["images"] else 0
+    order = np.empty(0, dtype=np.int64)
+    done = 0
+    while done < n_images:
+        while len(order) < chunk:
+            order = np.concatenate([order, net.rng.permutation(len(X))])
+        n = min(chunk, n_images - done)
+        idx, order = order[:n], order[n:]
+        t0 = time.perf_counter()
+        history = net.fit(X[idx], y[idx], epochs=1, shuffle=False, progress=progress)
+        seconds = time.perf_counter() - t0
+        done += n
+        angle = history["angle_to_bp"][-1]
+        if angle is None and net.n_hidden and net.config.mode == "rate":
+            angles = analysis.angle_to_backprop(net, X[idx], y[idx])
+            # NaN where an update is zero (e.g. a layer that cannot learn): no angle then
+            angle = float(np.nanmean(angles)) if np.any(np.isfinite(angles)) else None
+        curve["images"].append(start + done)
+        curve["seconds"].append(seconds)
+        curve["train_error"].append(history["train_error"][-1])
+        curve["loss"].append(history["loss"][-1])
+        curve["angle"].append(angle)
+        curve["hidden_rate_hz"].append(history["hidden_rate_hz"][-1])
+        due = test_every is not None and done % test_every < n
+        if X_test is not None and (due or done == n_images):
+            curve["test_images"].append(start + done)
+            curve["test_error"].append(net.evaluate(X_test, y_test))
+    return curve
+
+
+def _empty_curve() -> dict:
+    return {k: [] for k in CURVE_KEYS + ("test_images", "test_error")}
+
+
+# ------------------------------------------------------------------------------ stored runs
+
+
+def stored_names(root: str | Path | None = None) -> list[str]:
+    """Names of the stored runs (folders of ``reproduction/`` with a history.json)."""
+    root = Path(root) if root is not None else STORE
+    return sorted(p.parent.name for p in root.glob("*/history.json"))
+
+
+def load_stored(name: str, root: str | Path | None = None) -> dict:
+    """A stored run: ``{"curve": ..., "provenance": ...}`` from ``reproduction/<name>/``.
+
+    The provenance names the command, commit, date, machine, wall time, mode, network,
+    configuration and seed. Raises FileNotFoundError (listing the runs there) if it is missing.
+    """
+    root = Path(root) if root is not None else STORE
+    folder = root / name
+    if not (folder / "history.json").exists():
+        raise FileNotFoundError(
+            f"no stored run {name!r} in {root}; stored runs: {stored_names(root) or 'none'}. "
+            f"Make it with: python scripts/course_runs.py {name}"
+        )
+    curve = json.loads((folder / "history.json").read_text())
+    provenance = json.loads((folder / "provenance.json").read_text())
+    return {"curve": curve, "provenance": provenance}
+
+
+def describe(run: dict) -> str:
+    """One line saying what a stored run is: mode, network, images/epochs, seed, final test
+    error, and where it came from."""
+    p, c = run["provenance"], run["curve"]
+    epochs = c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0
+    test = f"test error {c['test_error'][-1]:.2f} %" if c.get("test_error") else "no test"
+    return (
+        f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
+        f"({epochs:.2g} epoch{'' if epochs == 1 else 's'}), seed {p['seed']}, {test}; "
+        f"{p['command']} "
+        f"(commit {p['commit'][:8]}, {p['date'][:10]}, {p['wall_seconds'] / 60:.0f} min)"
+    )
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def show_stored(experiment: Experiment | str) -> dict:
+    """Print one line per stored run of ``experiment`` (see :func:`describe`) and draw their
+    train error and angle to backprop against images seen; returns the runs by label."""
+    import matplotlib.pyplot as plt
+
+    ex = _experiment(experiment)
+    runs = {}
+    for value, name in ex.stored.items():
+        try:
+            runs[f"stored, {value_label(ex, value)}"] = load_stored(name)
+        except FileNotFoundError:
+            print(f"{ex.option} = {value}: no stored run {name!r} in this copy")
+    for run in runs.values():
+        print(describe(run))
+    if runs:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+        curves = {k: v["curve"] for k, v in runs.items()}
+        curves_figure(curves, key="train_error", ax=axes[0], smooth_n=3)
+        curves_figure(curves, key="angle", ax=axes[1], smooth_n=3)
+        fig.suptitle("stored spiking runs (running means over 3 points)", fontsize=9)
+        fig.tight_layout()
+        plt.show()
+    return runs
+
+
+def smooth(values, n: int = 5) -> np.ndarray:
+    """Running mean over ``n`` consecutive entries (fewer at the start); None becomes NaN."""
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    out = np.empty_like(v)
+    for i in range(len(v)):
+        out[i] = (
+            np.nanmean(v[max(0, i - n + 1) : i + 1])
+            if np.any(np.isfinite(v[max(0, i - n + 1) : i + 1]))
+            else np.nan
+        )
+    return out
+
+
+def curves_figure(curves: dict[str, dict], key: str = "train_error", ax=None, smooth_n: int = 1):
+    """Plot ``key`` against images seen for several curves (label -> curve); returns the axes.
+
+    Stored and live curves share one axis; a label with "stored" is drawn dashed."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for label, c in curves.items():
+        x = np.asarray(c["images"], dtype=float)
+        y = smooth(c[key], smooth_n)
+        ax.plot(x, y, ls="--" if "stored" in label else "-", label=label)
+    ax.set_xlabel("training images seen")
+    ax.set_ylabel(
+        {
+            "train_error": "train error (%)",
+            "angle": "angle to backprop (deg)",
+            "loss": "output loss",
+            "test_error": "test error (%)",
+        }.get(key, key)
+    )
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+# ------------------------------------------------------------------------------ g_A (Fig. 9)
+
+
+def soma_traces(
+    net: Network,
+    x: np.ndarray,
+    label: int,
+    g_A_values=(0.0, 0.05, 0.6),
+    phase_ms: float = 50.0,
+    dt: float = 0.1,
+    neurons=(0, 1, 2),
+    spikes: bool = False,
+    seed: int = 0,
+) -> dict:
+    """Somatic voltage of some first-hidden-layer neurons through a forward then a target
+    phase, for several apical conductances ``g_A`` (the mechanism behind Fig. 9).
+
+    The dendritic potentials come from a rate-mode network ``net`` and one image ``x`` (784,)
+    with its ``label``: basal ``V_b = W^0 r^in + b^0`` (the same in both phases), apical
+    ``V_a = Y^0 s`` with ``s`` the output's forward-phase rates, then its target-phase rates
+    (held at the values of the segregated network, to isolate the soma); with ``spikes=True``
+    ``s(t)`` is instead the output's Poisson spike trains at those rates (drawn from ``seed``,
+    the same for every g_A) filtered by the PSP kernel (``neuron.psp_kernel``), as the paper's
+    apical dendrites receive them. The soma follows ``neuron.euler_soma_step`` from ``V = 0``
+    with step ``dt`` ms (0.1 ms: with 1-ms steps the g_A = 0.6 soma rings, an artefact of the
+    Euler method).
+
+    Returns ``t`` (ms, shape (T,)), ``V`` {g_A: (T, len(neurons))}, ``V_a`` (T, len(neurons))
+    the apical potential, ``V_b``, ``V_a_f``, ``V_a_t`` (len(neurons),) the basal and the mean
+    apical potentials of the two phases, and ``phase_ms``.
+    """
+    p = net.phases(np.asarray(x)[None], [label])
+    idx = np.asarray(neurons)
+    cfg = net.config
+    W0 = np.asarray(net.W[0], dtype=np.float64)[idx]
+    V_b = neuron.basal_potential(W0, p.r[0][0].astype(np.float64), np.asarray(net.b[0])[idx])
+    Y = np.asarray(net.Y[0], dtype=np.float64)[idx]
+    r_f, r_t = p.r_f[0].astype(np.float64), p.r_t[0].astype(np.float64)
+    n = int(round(phase_ms / dt))
+    t = dt * np.arange(1, 2 * n + 1)
+    rates = np.vstack([np.repeat(r_f[None], n, axis=0), np.repeat(r_t[None], n, axis=0)])
+    if spikes:  # Poisson counts per step, filtered by the PSP kernel (1/ms)
+        counts = np.random.default_rng(seed).poisson(rates * dt)
+        kernel = neuron.psp_kernel(t - dt, cfg.tau_s, cfg.tau_L)
+        s = np.stack([np.convolve(counts[:, j], kernel)[: 2 * n] for j in range(len(r_f))], 1)
+    else:
+        s = rates
+    V_a = neuron.apical_potential(Y, s)  # (T, len(neurons))
+    V = {}
+    for g_A in g_A_values:
+        v = np.zeros(len(idx))
+        trace = np.empty((2 * n, len(idx)))
+        for i in range(2 * n):
+            v = neuron.euler_soma_step(v, V_b, V_a[i], cfg.g_L, cfg.g_B, g_A, dt)
+            trace[i] = v
+        V[g_A] = trace
+    return {
+        "t": t,
+        "V": V,
+        "V_a": V_a,
+        "V_b": V_b,
+        "V_a_f": neuron.apical_potential(Y, r_f),
+        "V_a_t": neuron.apical_potential(Y, r_t),
+        "neurons": idx,
+        "phase_ms": phase_ms,
+    }
+
+
+def soma_traces_figure(d: dict, neuron_index: int = 0, title: str = ""):
+    """The apical potential (top) and the somatic voltage for each g_A (bottom) of one neuron
+    of :func:`soma_traces`, with the phase switch marked; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (top, ax) = plt.subplots(
+        2, 1, figsize=(6.5, 4.2), sharex=True, gridspec_kw={"height_ratios": [1, 2]}
+    )
+    top.plot(d["t"], d["V_a"][:, neuron_index], color="0.4", lw=1)
+    top.set_ylabel("apical V_a")
+    for g_A, trace in d["V"].items():
+        ax.plot(d["t"], trace[:, neuron_index], label=f"g_A = {g_A:g}")
+    for a in (top, ax):
+        a.axvline(d["phase_ms"], ls="--", color="grey", lw=1)
+    top.set_title(title or "forward phase | target phase", fontsize=9)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(f"soma V, neuron {d['neurons'][neuron_index]}")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ 08's widget
+
+
+def experiment_run(
+    data,
+    experiment: str,
+    value,
+    mode: str = "rate",
+    n_images: int = 5000,
+    n_test: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """Run one value of an experiment briefly and fetch its stored run, if there is one.
+
+    Returns ``{"live": curve, "stored": run or None, "label": ...}``; the live run trains a
+    fresh network (:func:`make_network`) online on ``n_images`` images in ten chunks and tests
+    it on the first ``n_test`` test images. Spiking mode is about 1 ms per image on a free
+    core (5 times more with g_A > 0), rate mode about 0.1 ms.
+    """
+    ex = _experiment(experiment)
+    if ex.needs_spiking and mode == "rate":
+        raise ValueError(
+            f"{ex.option} has no effect in rate mode (the closed form has no apical-to-soma "
+            "coupling and no plateau timing): choose mode='spiking'"
+        )
+    net = make_network(ex, value, mode=mode, seed=seed)
+    curve = run_curve(
+        net,
+        data.x_train,
+        data.y_train,
+        n_images,
+        chunk=max(1, n_images // 10),
+        X_test=data.x_test[:n_test],
+        y_test=data.y_test[:n_test],
+    )
+    name = ex.stored.get(value)
+    stored = None
+    if name is not None:
+        try:
+            stored = load_stored(name)
+        except FileNotFoundError:
+            stored = None
+    return {"live": curve, "stored": stored, "label": value_label(ex, value), "mode": mode}
+
+
+def experiment_figure(result: dict, key: str = "train_error"):
+    """Live curve against the stored one (dashed, its own x range), for ``key``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    curves = {f"live, {result['mode']}: {result['label']}": result["live"]}
+    if result["stored"] is not None:
+        p = result["stored"]["provenance"]
+        curves[f"stored, {p['mode']}: {p['name']}"] = result["stored"]["curve"]
+    for ax, k in zip(axes, (key, "angle")):
+        curves_figure(curves, key=k, ax=ax)
+    live = result["live"]
+    title = f"live run: test error {live['test_error'][-1]:.1f} % on {len(live['test_error'])} test"
+    if result["stored"] is not None:
+        sc = result["stored"]["curve"]
+        title += f"; stored: {sc['test_error'][-1]:.2f} % after {sc['test_images'][-1]:,} images"
+    fig.suptitle(title.replace(" on 1 test", ""), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
+    """Choose an experiment and a value, run it briefly (button), compare with the stored
+    curve. Returns the widget."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    names = list(EXPERIMENTS)
+    exp = w.Dropdown(options=names, value=names[0], description="experiment")
+    value = w.Dropdown(description="value")
+    mode_w = w.ToggleButtons(options=["rate", "spiking"], value=mode, description="mode")
+    n = w.IntSlider(value=n_images, min=500, max=20000, step=500, description="images")
+    run = w.Button(description="run", button_style="primary")
+    out = w.Output()
+
+    def values(change=None):
+        ex = EXPERIMENTS[exp.value]
+        value.options = [(repr(v), v) for v in ex.values]
+        value.value = ex.values[-1]
+        if ex.needs_spiking:
+            mode_w.value = "spiking"
+
+    def go(_=None):
+        with out:
+            out.clear_output(wait=True)
+            ex = EXPERIMENTS[exp.value]
+            print(f"{ex.question}\nPaper: {ex.paper}")
+            try:
+                result = experiment_run(data, exp.value, value.value, mode_w.value, n.value)
+            except ValueError as err:
+                print(f"Cannot run: {err}")
+                return
+            experiment_figure(result)
+            plt.show()
+            if result["stored"] is not None:
+                print("stored:", describe(result["stored"]))
+
+    exp.observe(values, names="value")
+    run.on_click(go)
+    values()
+    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), out])
+
+
+# ------------------------------------------------------------------------------ 07's widget
+
+
+def embedding_figure(
+    Z: np.ndarray, y: np.ndarray, digit: int | None = None, title: str = "", ax=None
+):
+    """A 2-D embedding ``Z`` (N, 2) coloured by digit ``y`` (N,); with ``digit`` set, that
+    digit's points in colour and the rest in grey. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    cmap = plt.get_cmap("tab10")
+    if digit is None:
+        ax.scatter(Z[:, 0], Z[:, 1], c=cmap(np.asarray(y) % 10), s=3, lw=0)
+        for d in np.unique(y):  # the digit at each cluster's median
+            cx, cy = np.median(Z[y == d], axis=0)
+            ax.text(cx, cy, str(d), fontsize=11, weight="bold", ha="center", va="center")
+    else:
+        mine = np.asarray(y) == digit
+        ax.scatter(Z[~mine, 0], Z[~mine, 1], c="0.85", s=3, lw=0)
+        ax.scatter(Z[mine, 0], Z[mine, 1], c=[cmap(digit % 10)], s=4, lw=0, label=str(digit))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def field_pair_figure(F: np.ndarray, G: np.ndarray, unit: int, r: np.ndarray | None = None):
+    """Receptive field ``unit`` of ``F`` (n, 28, 28) beside its best-correlated field of ``G``
+    (m, 28, 28) (Pearson r over all pixels unless ``r``, the full correlation matrix (n, m),
+    is given). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if r is None:
+        Fz = F.reshape(len(F), -1)[unit]
+        Gz = G.reshape(len(G), -1)
+        Fz = (Fz - Fz.mean()) / np.linalg.norm(Fz - Fz.mean())
+        Gz = Gz - Gz.mean(axis=1, keepdims=True)
+        row = Gz @ Fz / np.linalg.norm(Gz, axis=1)
+    else:
+        row = r[unit]
+    best = int(np.argmax(row))
+    fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+    for ax, img, title in zip(
+        axes, (F[unit], G[best]), (f"local rule, unit {unit}", f"backprop, unit {best}")
+    ):
+        lim = np.percentile(np.abs(img - np.median(img)), 99)
+        ax.imshow(img - np.median(img), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.suptitle(f"best Pearson r = {row[best]:.2f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def representation_widget(
+    embeddings: dict[str, np.ndarray],
+    y: np.ndarray,
+    F: np.ndarray,
+    G: np.ndarray,
+    r: np.ndarray | None = None,
+):
+    """Pick a layer and a digit (its points in the embedding), or a hidden unit (its receptive
+    field beside the best-matching backprop field). ``embeddings``: layer name -> (N, 2)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    layer = w.Dropdown(options=list(embeddings), description="layer")
+    digit = w.Dropdown(
+        options=[("all", None)] + [(str(d), d) for d in range(10)], description="digit"
+    )
+    unit = w.IntSlider(value=0, min=0, max=len(F) - 1, description="hidden unit")
+
+    def draw_embedding(layer, digit):
+        embedding_figure(embeddings[layer], y, digit, title=layer)
+        plt.show()
+
+    def draw_field(unit):
+        field_pair_figure(F, G, unit, r)
+        plt.show()
+
+    tab = w.Tab(
+        children=[
+            _interactive(draw_embedding, layer=layer, digit=digit),
+            _interactive(draw_field, unit=unit),
+        ]
+    )
+    tab.set_title(0, "embedding")
+    tab.set_title(1, "receptive field")
+    return tab
+
+
+def _interactive(draw, **controls):
+    import ipywidgets as w
+
+    out = w.interactive_output(draw, controls)
+    return w.VBox([w.HBox(list(controls.values())), out])
