@@ -233,7 +233,9 @@ class Result:
     sliders_redrawn: int = 0
     seconds: float = 0.0
     screenshot: str = ""
+    not_attempted: int = 0  # exercise checks that say "not attempted yet" (not an error)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -243,6 +245,7 @@ class Result:
             f"widgets rendered {self.widgets_rendered}/{self.widgets}, sliders that changed "
             f"their figure {self.sliders_redrawn}/{self.sliders}, {self.seconds:.0f} s, "
             f"screenshot {self.screenshot}"
+            + (f', "not attempted yet" {self.not_attempted}' if self.not_attempted else "")
             + (
                 " [" + ", ".join(f"{k} {v:.0f}" for k, v in self.timings.items()) + "]"
                 if os.environ.get("SEGDEND_BROWSER_TIMINGS")
@@ -296,6 +299,7 @@ def run_notebook(page, rel: Path) -> Result:
         res.timings["run"] = time.monotonic() - t0
         _check_outputs(page, state, res)
         shot_widgets = _check_widgets(page, res)
+        _check_page(page, res)
         res.timings["widgets"] = time.monotonic() - t0
         SHOTS.mkdir(exist_ok=True)
         name = rel.as_posix().replace("/", "__").removesuffix(".ipynb")
@@ -333,12 +337,22 @@ def _check_outputs(page, state: dict, res: Result) -> None:
                 text = "".join(out.get("text", ""))
                 if "Traceback" in text or "Error" in text:
                     res.problems.append(f"code cell {i + 1}: stderr: {text.strip()[:200]}")
+                elif text.strip():
+                    res.notes.append(f"code cell {i + 1}: stderr: {text.strip()[:160]}")
+            elif out.get("output_type") == "stream":
+                res.not_attempted += "not attempted yet" in "".join(out.get("text", ""))
             res.widgets += WIDGET_MIME in (out.get("data") or {})
-    # the page itself: what the student sees
-    for sel in ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',):
-        for text in page.locator(sel).all_inner_texts():
-            if "Traceback" in text:
-                res.problems.append(f"a traceback on the page: {text.strip()[:200]}")
+
+
+def _check_page(page, res: Result) -> None:
+    """What the student sees, widgets' own outputs included: no traceback, no widget error."""
+    stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    for text in stderr.all_inner_texts():
+        if "Traceback" in text or "Error" in text:
+            res.problems.append(f"an error on the page: {text.strip()[:200]}")
+    for text in page.locator(".jp-OutputArea-output").all_inner_texts():
+        if "Error displaying widget" in text:
+            res.problems.append(f"on the page: {text.strip()[:200]}")
 
 
 def _widget_outputs(page) -> list:
@@ -381,8 +395,15 @@ def _check_widgets(page, res: Result) -> list:
             res.problems.append(f"widget {i + 1}: no figure before moving its slider")
             continue
         handle = handles.first
+        value = handle.get_attribute("aria-valuenow")
         handle.focus()
         handle.press("ArrowRight")
+        end = time.monotonic() + 5
+        while handle.get_attribute("aria-valuenow") == value and time.monotonic() < end:
+            time.sleep(0.1)
+        if handle.get_attribute("aria-valuenow") == value:
+            res.problems.append(f"widget {i + 1}: the right arrow key did not move its slider")
+            continue
         end = time.monotonic() + REDRAW_TIMEOUT_S
         after = before
         while time.monotonic() < end:
@@ -439,6 +460,8 @@ def main(argv: list[str]) -> int:
                     print(res.line(), flush=True)
                     for p in res.problems:
                         print(f"       - {p}", flush=True)
+                    for n in res.notes:
+                        print(f"       note: {n}", flush=True)
                     results.append(res)
                 browser.close()
         finally:

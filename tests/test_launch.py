@@ -167,3 +167,21 @@ def test_setup_colab_enables_the_widget_manager_only_on_colab(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", None)  # not on Colab: import fails
     setup_colab()
     assert calls == [1]
+
+
+@pytest.mark.parametrize("required", ["0", "1"])
+def test_browser_test_without_chromium_says_so(required, monkeypatch):
+    import os
+    import subprocess
+
+    env = dict(os.environ, SEGDEND_CHROMIUM="/nonexistent/chromium")
+    env["SEGDEND_BROWSER_REQUIRED"] = required
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "browser_notebooks.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "browser test skipped: no Chromium found" in done.stdout
+    assert done.returncode == int(required), "skips cleanly, unless .ci/run requires it"
