@@ -153,20 +153,17 @@ class Lab:
 
 # ------------------------------------------------------------------------------ the page
 
-JS_READY = """async () => {
-  const app = window.jupyterapp;
-  if (!app) return false;
-  const w = app.shell.currentWidget;
+JS_READY = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
   if (!w || !w.sessionContext || !w.content) return false;
-  await w.context.ready;
-  await w.sessionContext.ready;
+  if (!w.context.isReady || !w.sessionContext.isReady) return false;
   const k = w.sessionContext.session && w.sessionContext.session.kernel;
   return !!k && k.status === 'idle';
 }"""
 
-JS_RUN_ALL = """async () => {
-  const app = window.jupyterapp;
-  await app.commands.execute('notebook:run-all-cells');
+# JupyterLab's own "Run All Cells" (Run menu); not awaited: the caller polls, with a time limit
+JS_RUN_ALL = """() => {
+  window.jupyterapp.commands.execute('notebook:run-all-cells');
   return true;
 }"""
 
@@ -176,6 +173,7 @@ JS_STATE = """() => {
   const cells = [];
   for (const cell of w.content.widgets) {
     if (cell.model.type !== 'code') continue;
+    if (!cell.model.sharedModel.getSource().trim()) continue;  // nothing to run
     cells.push({count: cell.model.executionCount,
                 busy: cell.node.querySelector('.jp-InputPrompt')?.textContent.includes('*'),
                 outputs: cell.model.outputs.toJSON()});
@@ -288,9 +286,15 @@ def run_notebook(page, rel: Path) -> Result:
         res.timings["kernel"] = time.monotonic() - t0
         page.evaluate(JS_RUN_ALL)
         end = time.monotonic() + RUN_TIMEOUT_S
+        settled = 0
         while True:
             state = page.evaluate(JS_STATE)
-            if state["kernel"] == "idle" and not any(c["busy"] for c in state["cells"]):
+            cells = state["cells"]
+            stopped = any(o.get("output_type") == "error" for c in cells for o in c["outputs"])
+            done = all(c["count"] is not None for c in cells) or stopped
+            idle = state["kernel"] == "idle" and not any(c["busy"] for c in cells)
+            settled = settled + 1 if done and idle else 0
+            if settled >= 2:  # twice in a row, half a second apart
                 break
             if time.monotonic() > end:
                 res.problems.append(f"still running after {RUN_TIMEOUT_S} s")
