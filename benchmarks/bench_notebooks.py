@@ -4,8 +4,8 @@
 
 Runs each notebook in ``notebooks/`` top to bottom in a fresh kernel (nbclient, working
 directory = the notebook's folder), in the default mode (what students run; ``--quick`` for
-``SEGDEND_QUICK=1``), then reads the kernel's own peak resident memory
-(``getrusage(RUSAGE_SELF).ru_maxrss``) from a last cell added for the purpose. The wall time
+``SEGDEND_QUICK=1``), then reads the kernel's own peak resident memory (``VmHWM`` in
+``/proc/self/status``; elsewhere ``ru_maxrss``) from a last cell added for the purpose. The wall time
 includes the kernel's start. Binder gives a session 2 GB. Prints a markdown table and writes it
 (with the command, commit, date and machine) to ``benchmarks/results_notebooks.md`` unless
 ``--out -``. tests/test_notebook_memory.py uses :func:`measure` for its quick-mode budget.
@@ -23,8 +23,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PEAK_CELL = """import resource as _r, sys as _s
-_kb = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / (1024 if _s.platform == "darwin" else 1)
+# VmHWM (Linux) is the peak of this process image only; ru_maxrss, the fallback elsewhere, also
+# counts the parent's memory from before the kernel's exec (the fork), so it can read too high.
+PEAK_CELL = """import re as _re, resource as _r, sys as _s
+try:
+    with open("/proc/self/status") as _f:
+        _kb = float(_re.search(r"VmHWM:\\s+(\\d+) kB", _f.read()).group(1))
+except (OSError, AttributeError):
+    _kb = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / (1024 if _s.platform == "darwin" else 1)
 print("SEGDEND_PEAK_RSS_MB", _kb / 1024)"""
 
 
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, load average at the end "
             f"{os.getloadavg()[0]:.1f} (other jobs share the machine); total wall time "
             f"{time.perf_counter() - t0:.0f} s  ",
-            "Peak memory: the kernel's own peak resident set (ru_maxrss), MiB; wall time from the"
+            "Peak memory: the kernel's own peak resident set (VmHWM), MiB; wall time from the"
             " kernel's start to the last cell, s. MNIST came from the local cache.",
             "",
             "| notebook | peak memory (MiB) | wall time (s) |",
