@@ -74,7 +74,17 @@ def _commit() -> str:
             check=True,
         )
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "notebooks", "segdend_lite"],
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "status",
+                "--porcelain",
+                "--",
+                "notebooks",
+                "segdend_lite",
+                "benchmarks/bench_notebooks.py",
+            ],
             capture_output=True,
             text=True,
         ).stdout.strip()
