@@ -21,6 +21,7 @@ Chromium: ``$SEGDEND_CHROMIUM``, else ``chromium`` / ``chromium-browser`` / ``go
 the PATH (Debian: ``apt-get install chromium``). Without Chromium or without the ``playwright``
 package the test says so and exits 0, unless ``SEGDEND_BROWSER_REQUIRED=1`` (set by ``.ci/run``
 after installing both), where it exits 1. Playwright's own browser download is not used.
+``SEGDEND_BROWSER_TIMINGS=1`` adds the seconds to each step (open, kernel, run, widgets, shots).
 """
 
 from __future__ import annotations
