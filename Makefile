@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test train train-spiking bench exercises clean-venv
+.PHONY: lab test test-browser train train-spiking bench exercises clean-venv
 
 $(VENV)/.course: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ lab: $(VENV)/.course
 test: $(VENV)/.test
 	SEGDEND_QUICK=1 SEGDEND_STRICT_CHECKS=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
 		$(PY) -m pytest --nbval-lax tests notebooks exercises --ignore=exercises/solutions
+
+# Every notebook in a real browser (headless Chromium + the playwright package); says so and
+# skips where either is missing. Screenshots go to browser-screenshots/.
+test-browser: $(VENV)/.test
+	$(PY) tests/browser_notebooks.py
 
 train: $(VENV)/.course
 	$(PY) -m segdend_lite train --hidden 500 --epochs 60 --mode rate --out results/rate_784-500-10 \

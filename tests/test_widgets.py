@@ -81,3 +81,30 @@ def test_quick_mode_flag(monkeypatch):
     monkeypatch.setenv("SEGDEND_QUICK", "maybe")
     with pytest.raises(ValueError, match="SEGDEND_QUICK"):
         quick_mode()
+
+
+def test_slider_labels_are_distinct_and_not_cut(mnist_small):
+    """Each widget's slider labels differ and take the width they need (ipywidgets cuts a label
+    at 80 px unless description_width is 'initial'; the browser test's screenshots show them)."""
+    import ipywidgets
+
+    def sliders(box):
+        for child in getattr(box, "children", ()):
+            if isinstance(
+                child, (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider)
+            ):
+                yield child
+            else:
+                yield from sliders(child)
+
+    net = Network((20, 10), Config(mode="spiking"), seed=0)
+    for wdg in (
+        widgets.learning_curve_widget(mnist_small, n_train=300),
+        widgets.feedback_alignment_widget(mnist_small, n_train=300),
+        widgets.neuron_simulator_widget(),
+        widgets.phase_explorer_widget(net, mnist_small.x_test[:3], mnist_small.y_test[:3]),
+    ):
+        found = list(sliders(wdg))
+        labels = [s.description for s in found]
+        assert len(found) >= 2 and len(set(labels)) == len(labels), labels
+        assert all(s.style.description_width == "initial" for s in found), labels

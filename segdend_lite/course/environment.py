@@ -33,3 +33,16 @@ def environment_report() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             report[name] = "missing"
     return report
+
+
+def setup_colab() -> None:
+    """On Google Colab, turn on the widget manager that ipywidgets 8 needs there; elsewhere
+    (JupyterLab, Binder, a laptop) do nothing.
+
+    Called by the first code cell of every notebook, after that cell has installed the package
+    if it was missing (as it is on Colab)."""
+    try:
+        from google.colab import output  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    output.enable_custom_widget_manager()

@@ -16,11 +16,21 @@ from segdend_lite.model.threads import spiking_threads
 from segdend_lite.course.plots import PALETTE, plot_learning_curves
 
 
+def _row(controls):
+    """Sliders side by side, each label as wide as it needs (ipywidgets cuts labels at 80 px by
+    default), wrapping where the notebook is narrow."""
+    import ipywidgets as w
+
+    for c in controls:
+        c.style.description_width = "initial"
+    return w.HBox(list(controls), layout=w.Layout(flex_flow="row wrap"))
+
+
 def _interactive(draw, **controls):
     import ipywidgets as w
 
     out = w.interactive_output(draw, controls)
-    box = w.VBox([w.HBox(list(controls.values())), out])
+    box = w.VBox([_row(controls.values()), out])
     return box
 
 
@@ -221,13 +231,18 @@ def neuron_simulator_widget(seed: int = 0, simulate=None):
         g_B=slider(0.6, 0.0, 1.5, 0.05, "g_B"),
         g_A=slider(0.0, 0.0, 1.0, 0.05, "g_A"),
         basal_hz=slider(20.0, 0.0, 100.0, 5.0, "basal Hz"),
-        apical_f_hz=slider(20.0, 0.0, 200.0, 10.0, "apical Hz (fwd)"),
-        apical_t_hz=slider(80.0, 0.0, 200.0, 10.0, "apical Hz (tgt)"),
-        t_switch=slider(60, 40, 100, 5, "phase switch", w.IntSlider),
+        apical_f_hz=slider(20.0, 0.0, 200.0, 10.0, "forward apical Hz"),
+        apical_t_hz=slider(80.0, 0.0, 200.0, 10.0, "target apical Hz"),
+        t_switch=slider(60, 40, 100, 5, "switch at (ms)", w.IntSlider),
     )
     out = w.interactive_output(draw, controls)
-    vals = list(controls.values())
-    return w.VBox([w.HBox(vals[:3]), w.HBox(vals[3:]), out])
+    c = controls
+    rows = [
+        (c["g_B"], c["g_A"]),
+        (c["basal_hz"], c["t_switch"]),
+        (c["apical_f_hz"], c["apical_t_hz"]),
+    ]
+    return w.VBox([_row(r) for r in rows] + [out])
 
 
 # ------------------------------------------------------------------------------ notebook 04
