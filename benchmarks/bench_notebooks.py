@@ -5,11 +5,11 @@
 Runs each notebook in ``notebooks/`` top to bottom in a fresh kernel (nbclient, working
 directory = the notebook's folder), in the default mode (what students run; ``--quick`` for
 ``SEGDEND_QUICK=1``), then reads the kernel's own peak resident memory (``VmHWM`` in
-``/proc/self/status``; elsewhere ``ru_maxrss``) from a last cell added for the purpose. The wall time
-includes the kernel's start. Binder gives a session 2 GB. Prints a markdown table and writes it
-(with the command, commit, date and machine) to ``benchmarks/results_notebooks.md`` unless
-``--out -``. tests/test_notebook_memory.py uses :func:`measure` for its quick-mode budget.
-"""
+``/proc/self/status``; elsewhere ``ru_maxrss``) from a last cell added for the purpose. The wall
+time includes the kernel's start. Binder gives a session 2 GB. Prints a markdown table and
+writes it (with the command, commit, date and machine) to ``benchmarks/results_notebooks.md``
+unless ``--out -``. tests/test_notebook_memory.py uses :func:`measure` for its quick-mode
+budget."""
 
 from __future__ import annotations
 

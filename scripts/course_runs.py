@@ -4,11 +4,10 @@
     python scripts/course_runs.py --list
 
 Each run trains one network online on full MNIST through
-``segdend_lite.course.experiments.run_curve`` (curve points every 2,000 images or a twelfth of the run, the full test
-set after every epoch) and writes ``reproduction/NAME/history.json`` (the curve) and
-``reproduction/NAME/provenance.json`` (command, commit, date, machine, wall time, mode,
-network, configuration, seed), atomically. Spiking runs: use ``OPENBLAS_NUM_THREADS=1``.
-"""
+``segdend_lite.course.experiments.run_curve`` (curve points every 2,000 images or a twelfth of
+the run, the full test set after every epoch) and writes ``reproduction/NAME/history.json`` (the
+curve) and ``reproduction/NAME/provenance.json`` (command, commit, date, machine, wall time,
+mode, network, configuration, seed), atomically. The library limits BLAS threads itself."""
 
 from __future__ import annotations
 

@@ -38,14 +38,11 @@ def jacobians(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cfg = net.config
     h = net.n_hidden - 1
     V_f = net.output_voltage(X).astype(np.float64)
-    r_f = cfg.phi_max * sigma(V_f)
     W_L = np.asarray(net.W[-1], dtype=np.float64)
     Y = np.asarray(net.Y[h], dtype=np.float64)
     if Y.shape[1] != net.n_out:
         raise ValueError("Theorem 1 concerns feedback from the output layer (broadcast feedback)")
-    J_beta = (cfg.phi_max * sigma_prime(V_f))[:, :, None] * (cfg.k_D * W_L)[None]
-    J_gamma = sigma_prime(r_f @ Y.T)[:, :, None] * Y[None]
-    return J_beta, J_gamma
+    return theorem1_jacobians(V_f, W_L, Y, cfg.k_D, cfg.phi_max)
 
 
 def jacobian_condition(net: Network, X: np.ndarray, product_of_means: bool = True) -> float:
@@ -55,13 +52,7 @@ def jacobian_condition(net: Network, X: np.ndarray, product_of_means: bool = Tru
     ``X``; ``False`` (the authors' code): the average of the per-image products. Theorem 1 says
     moving the hidden layer to its target lowers the output loss when this is below 1.
     """
-    J_beta, J_gamma = jacobians(net, X)
-    if product_of_means:
-        J = J_beta.mean(axis=0) @ J_gamma.mean(axis=0)
-    else:
-        J = np.mean(J_beta @ J_gamma, axis=0)
-    M = np.eye(J.shape[0]) - J
-    return float(np.linalg.eigvalsh(M.T @ M).max())
+    return theorem1_condition(*jacobians(net, X), product_of_means=product_of_means)
 
 
 # --------------------------------------------------------------------------------------------
