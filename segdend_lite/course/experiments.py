@@ -497,8 +497,11 @@ def experiment_figure(result: dict, key: str = "train_error"):
 
 
 def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
-    """Choose an experiment and a value, run it briefly (button), compare with the stored
-    curve. Returns the widget."""
+    """Choose an experiment and a value, run it briefly, compare with the stored curve.
+
+    In rate mode (seconds per run) the first run starts at once and every change of the
+    ``images`` slider runs again; spiking runs (minutes) start only with the button. Returns the
+    widget."""
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
@@ -506,7 +509,14 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
     exp = w.Dropdown(options=names, value=names[0], description="experiment")
     value = w.Dropdown(description="value")
     mode_w = w.ToggleButtons(options=["rate", "spiking"], value=mode, description="mode")
-    n = w.IntSlider(value=n_images, min=500, max=20000, step=500, description="images")
+    n = w.IntSlider(
+        value=n_images,
+        min=500,
+        max=20000,
+        step=500,
+        description="images",
+        continuous_update=False,
+    )
     run = w.Button(description="run", button_style="primary")
     out = w.Output()
 
@@ -534,7 +544,10 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
 
     exp.observe(values, names="value")
     run.on_click(go)
+    n.observe(lambda _: go() if mode_w.value == "rate" else None, names="value")
     values()
+    if mode_w.value == "rate":
+        go()
     return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), out])
 
 
@@ -610,7 +623,9 @@ def representation_widget(
     digit = w.Dropdown(
         options=[("all", None)] + [(str(d), d) for d in range(10)], description="digit"
     )
-    unit = w.IntSlider(value=0, min=0, max=len(F) - 1, description="hidden unit")
+    unit = w.IntSlider(
+        value=0, min=0, max=len(F) - 1, description="hidden unit", continuous_update=False
+    )
 
     def draw_embedding(layer, digit):
         embedding_figure(embeddings[layer], y, digit, title=layer)
@@ -620,15 +635,14 @@ def representation_widget(
         field_pair_figure(F, G, unit, r)
         plt.show()
 
-    tab = w.Tab(
-        children=[
-            _interactive(draw_embedding, layer=layer, digit=digit),
+    return w.VBox(
+        [
+            w.HTML("<b>Receptive field</b> of one hidden unit beside its best backprop match"),
             _interactive(draw_field, unit=unit),
+            w.HTML("<b>Embedding</b> of one layer, one digit highlighted"),
+            _interactive(draw_embedding, layer=layer, digit=digit),
         ]
     )
-    tab.set_title(0, "embedding")
-    tab.set_title(1, "receptive field")
-    return tab
 
 
 def _interactive(draw, **controls):
