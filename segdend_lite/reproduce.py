@@ -365,6 +365,18 @@ def _read_json(path: Path):
         return json.load(f)
 
 
+def _task_header(task) -> dict:
+    """The fields that name a task in its ``task.json``."""
+    return {
+        "task": task.key,
+        "experiment": task.experiment,
+        "condition": task.condition,
+        "seed": task.seed,
+        "mode": task.mode,
+        "identity": task.identity(),
+    }
+
+
 def _write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
@@ -522,15 +534,7 @@ def run_task(task: Task) -> dict:
         net = Network(task.hidden + (10,), task.config(), seed=task.seed)
     folder.mkdir(parents=True, exist_ok=True)
     if info is None:
-        info = {
-            "task": task.key,
-            "experiment": task.experiment,
-            "condition": task.condition,
-            "seed": task.seed,
-            "mode": task.mode,
-            "identity": task.identity(),
-            "runs": [],
-        }
+        info = {**_task_header(task), "runs": []}
         if adopted:
             info["adopted"] = (
                 "The first epochs were trained outside this command (a checkpoint found in "
@@ -603,12 +607,7 @@ def adopt(source: str | os.PathLike, task: Task, command: str = "", commit: str 
     _write_json(folder / "history.json", net.history)
     done = _epochs_done(net.history)
     info = {
-        "task": task.key,
-        "experiment": task.experiment,
-        "condition": task.condition,
-        "seed": task.seed,
-        "mode": task.mode,
-        "identity": task.identity(),
+        **_task_header(task),
         "status": f"adopted after {done} epochs",
         "epochs_requested": task.epochs,
         "adopted": (
