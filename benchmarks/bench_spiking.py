@@ -139,13 +139,13 @@ def measure(limit: str) -> dict:
     from threadpoolctl import threadpool_info
 
     data = load_mnist(verbose=False)
-    X = data.x_train[:400].astype(np.float32) / 255
+    X = data.x_train[:620].astype(np.float32) / 255
     res = {"blas_threads_outside": sorted({d["num_threads"] for d in threadpool_info()})}
     with blas_threads(None if limit == "off" else 1), np.errstate(over="ignore"):
         net = Network((500, 10), Config(mode="spiking"), seed=0)
         _train_ms(net, X, data.y_train, 20)  # warm-up
         c, t = time.process_time(), time.perf_counter()
-        n = 200
+        n = 600
         _train_ms(net, X[20:], data.y_train[20:], n)
         res["train"] = (1e3 * (time.perf_counter() - t) / n, 1e3 * (time.process_time() - c) / n)
         for key, kw, n in (("test500", {}, 80), ("test250", {"preset": "authors_code"}, 160)):
@@ -280,6 +280,36 @@ def profile(out=print, n: int = 200) -> None:
     out(f"| all | | {1e3 * total / n:.3f} | 100 % |")
 
 
+def calibration_us() -> float:
+    """Microseconds for one reference product, (500, 784) @ (784, 20) in float32 with one BLAS
+    thread (best of 5 x 500): the same code ran 2.3 times slower on this kind of virtual
+    machine in one session than in another, so results from different runs are compared
+    through this figure."""
+    rng = np.random.default_rng(0)
+    W = np.asfortranarray(rng.standard_normal((500, 784), dtype=np.float32))
+    S = rng.standard_normal((784, 20), dtype=np.float32)
+    best = np.inf
+    with limited_blas():
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(500):
+                W @ S
+            best = min(best, (time.perf_counter() - t) / 500)
+    return 1e6 * best
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) clock ticks of all CPUs since boot from /proc/stat (Linux), else None.
+    Steal is time the virtual machine's host gave to someone else: it slows every condition
+    without showing as load."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
 def speed(out_path: str | None, rounds: int) -> None:
     t0 = time.perf_counter()
     lines: list[str] = []
@@ -288,7 +318,8 @@ def speed(out_path: str | None, rounds: int) -> None:
         print(line, flush=True)
         lines.append(line)
 
-    load_before = os.getloadavg()
+    load_before, ticks_before = os.getloadavg(), _cpu_ticks()
+    calib = calibration_us()
     out("## Thread conditions\n")
     conditions(rounds, out)
     out("\n## Fast and step engines\n")
@@ -296,6 +327,11 @@ def speed(out_path: str | None, rounds: int) -> None:
     out("\n## Profile of the 250-step test image\n")
     profile(out)
     wall = time.perf_counter() - t0
+    ticks_after = _cpu_ticks()
+    steal = "not available"
+    if ticks_before and ticks_after and ticks_after[1] > ticks_before[1]:
+        share = (ticks_after[0] - ticks_before[0]) / (ticks_after[1] - ticks_before[1])
+        steal = f"{100 * share:.1f} % of CPU time (taken by the host, /proc/stat)"
     if out_path:
         commit = subprocess.run(
             ["git", "describe", "--always", "--dirty"], capture_output=True, text=True
@@ -316,6 +352,9 @@ def speed(out_path: str | None, rounds: int) -> None:
             f"Python {platform.python_version()}, numpy {np.__version__}",
             f"- load average (1 min) at start {load_before[0]:.1f}, "
             f"at end {os.getloadavg()[0]:.1f}",
+            f"- machine speed: the reference product (500, 784) @ (784, 20), float32, one "
+            f"thread, took {calib:.0f} us (see `calibration_us`)",
+            f"- steal during the run: {steal}",
             f"- wall time: {wall:.0f} s",
             "",
         ]
@@ -420,7 +459,7 @@ def main() -> None:
     ap.add_argument("what", choices=["speed", "accuracy", "angles", "_measure"])
     ap.add_argument("--workers", type=int, default=usable_cpus(), help="default: usable CPUs")
     ap.add_argument("--out", default=None)
-    ap.add_argument("--rounds", type=int, default=3, help="speed: rounds of the conditions")
+    ap.add_argument("--rounds", type=int, default=5, help="speed: rounds of the conditions")
     ap.add_argument("--limit", choices=["default", "off"], default="default")
     ap.add_argument("--checkpoint", help="angles: a one-hidden-layer spiking checkpoint")
     args = ap.parse_args()
