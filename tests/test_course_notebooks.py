@@ -62,6 +62,13 @@ MUTATIONS = [
         "if n_done % every == 0 or n_done == len(order) or stopping:",
         "if n_done % every == 0:",
     ),
+    (
+        "07_what_the_network_learned",
+        "knn_accuracy",
+        "np.fill_diagonal(d2, np.inf)  # a point is not its own neighbour",
+        "pass",
+    ),
+    ("08_experiments", "sparsify", "out = Y * gain", "out = Y.copy()"),
 ]
 
 
@@ -188,3 +195,18 @@ def test_the_neuron_simulator_runs_the_students_euler_step(env, tmp_path):
     _run(nb, tmp_path)
     assert "euler_soma_step: passed" in _stdout(nb.cells[_check_cell(nb, "euler_soma_step")])
     assert int(_stdout(nb.cells[sim + 3]).split(":")[1]) == 2 * 120, "two 120-ms simulations"
+
+
+def test_the_students_sparse_feedback_is_the_one_the_network_gets(env, tmp_path):
+    """A differently written correct sparsify passes, and the network is built with it."""
+    env.setenv(checks.STRICT_ENV, "1")
+    nb = _load("08_experiments")
+    _counting(nb, "out = Y * gain", "CALLS.append(1)\n    out = np.multiply(gain, Y)")
+    k = _check_cell(nb, "sparsify")
+    use = next(j for j, c in enumerate(nb.cells) if "sparse.Y[0] = sparsify(" in c.source)
+    nb.cells.insert(k + 1, nbformat.v4.new_code_cell("n_at_check = len(CALLS)"))
+    nb.cells = nb.cells[: use + 2]  # the cells up to the one that builds the network
+    nb.cells.append(nbformat.v4.new_code_cell("print('calls:', len(CALLS) - n_at_check)"))
+    _run(nb, tmp_path)
+    assert "sparsify: passed" in _stdout(nb.cells[k])
+    assert int(_stdout(nb.cells[-1]).split(":")[1]) == 1, "the network's Y comes from sparsify"
