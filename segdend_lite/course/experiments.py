@@ -575,6 +575,7 @@ def embedding_figure(
         ax.scatter(Z[mine, 0], Z[mine, 1], c=[cmap(digit % 10)], s=4, lw=0, label=str(digit))
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.spines[:].set_visible(False)  # t-SNE's axes have no units: no frame
     ax.set_title(title, fontsize=9)
     return ax
 
