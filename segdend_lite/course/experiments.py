@@ -288,7 +288,10 @@ def show_stored(experiment: Experiment | str) -> dict:
         try:
             runs[f"stored, {value_label(ex, value)}"] = load_stored(name)
         except FileNotFoundError:
-            print(f"{ex.option} = {value}: no stored run {name!r} in this copy")
+            print(
+                f"{ex.option} = {value}: no stored run {name!r} in this copy (make it with "
+                f"`python scripts/course_runs.py {name}` from a clone of the repository)"
+            )
     for run in runs.values():
         print(describe(run))
     if runs:

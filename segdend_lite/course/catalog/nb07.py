@@ -137,7 +137,9 @@ register(
         ),
         hints=(
             "The network learned weights that make the digits easy to tell apart at the output.",
-            "A nearest-neighbour classifier on raw MNIST pixels makes about 3-5 % errors.",
+            "With all 60,000 training images as neighbours, a nearest-neighbour classifier on raw "
+            "MNIST pixels makes about 3 % errors; with a few hundred images as neighbours, as "
+            "here, far more. The comparison is between layers on the same images.",
         ),
     )
 )
