@@ -85,13 +85,18 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
-def run(name: str, seed: int = 0) -> Path:
+def code_version() -> str:
+    """The commit of the code this process runs (read when it starts; ``-dirty`` if tracked
+    files differed from it then)."""
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    return _git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
+
+
+def run(name: str, commit: str, seed: int = 0) -> Path:
     sizes, options, n_images = RUNS[name]
     mnist = load_mnist()
     config = Config(**options)
     net = Network(sizes, config, seed=seed)
-    commit = _git("rev-parse", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
     t0 = time.perf_counter()
     curve = run_curve(
         net,
@@ -107,7 +112,7 @@ def run(name: str, seed: int = 0) -> Path:
     provenance = {
         "name": name,
         "command": f"python scripts/course_runs.py {name}",
-        "commit": commit + ("-dirty" if dirty else ""),
+        "commit": commit,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {
             "node": platform.node(),
@@ -148,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown runs {unknown}; see --list", file=sys.stderr)
         return 2
+    commit = code_version()  # the code imported now is what every run below uses
     for name in args.names:
         t0 = time.perf_counter()
-        folder = run(name)
+        folder = run(name, commit)
         print(f"wrote {folder} in {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
