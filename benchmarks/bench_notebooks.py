@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, numpy {numpy.__version__}, OPENBLAS_NUM_THREADS="
             f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, load average at the end "
-            f"{os.getloadavg()[0]:.1f} (other jobs share the machine); total wall time "
+            f"{os.getloadavg()[0]:.1f} (the benchmark's own kernel adds about 1); total wall time "
             f"{time.perf_counter() - t0:.0f} s  ",
             "Peak memory: the kernel's own peak resident set (VmHWM), MiB; wall time from the"
             " kernel's start to the last cell, s. MNIST came from the local cache.",
