@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segdend_lite.course.experiments import describe, load_stored, stored_names
 from segdend_lite.reproduce import EXPERIMENTS, PAPER_ERRORS, load_task_histories
 
 LABELS = {c.name: c.label for c in EXPERIMENTS["fig6b"].conditions}
@@ -172,6 +173,40 @@ def spiking_section(data, log) -> list[str]:
     return lines
 
 
+def course_runs_section(root: Path) -> list[str]:
+    """The short stored runs of notebooks 07-08 (``reproduction/NAME/``, made by
+    ``scripts/course_runs.py``): one row each, from their history and provenance files."""
+    names = stored_names(root)
+    lines = [
+        "## Short spiking runs of the other experiments (notebooks 07-08)",
+        "",
+        "Made by `python scripts/course_runs.py NAME` (seed 0, full MNIST, test error on the "
+        "10,000 test images after every epoch); one or two epochs each, so they show the "
+        "direction of each effect early in training, not the paper's 60-epoch values. The "
+        "provenance of each (commit, date, machine, wall time, configuration) is in "
+        "`reproduction/NAME/provenance.json`. (Until commit c4a6be4 the script recorded the "
+        "commit checked out when each run started, not the one its process had imported; the "
+        "model code is the same in 1ba4740, 1fa525d and c4a6be4.)",
+        "",
+    ]
+    if not names:
+        return lines + ["No short runs stored.", ""]
+    lines += [
+        "| run | network | epochs | test error % after each epoch | wall time | commit |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        run = load_stored(name, root)
+        c, p = run["curve"], run["provenance"]
+        epochs = c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0
+        errors = " / ".join(_fmt(v) for v in c.get("test_error", [])) or "—"
+        lines.append(
+            f"| `{name}` | {p['network']} | {epochs:.2g} | {errors} | "
+            f"{p['wall_seconds'] / 60:.0f} min | {p['commit'][:7]} |"
+        )
+    return lines + ["", f"One line per run, as the notebooks print it: e.g. {describe(run)}", ""]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--results", default="reproduction")
@@ -184,6 +219,7 @@ def main() -> None:
     text = Path(args.template).read_text()
     text = text.replace("{{FIG6B_RATE}}", "\n".join(fig6b_rate_section(data, log)))
     text = text.replace("{{FIG6B_SPIKING}}", "\n".join(spiking_section(data, log)))
+    text = text.replace("{{COURSE_RUNS}}", "\n".join(course_runs_section(root)))
     text = text.replace(
         "{{WRITTEN}}", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     )
