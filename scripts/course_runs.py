@@ -32,8 +32,8 @@ from segdend_lite.model.network import Network
 EPOCH = 60000
 #: name -> (layer sizes, Config options, training images). One-hidden-layer runs: two epochs
 #: each, so the control and every variant are compared at the same length; two-hidden-layer
-#: runs (Fig. 9): one epoch each (g_A > 0 is time stepped, about 5 times slower). Sized to run
-#: in under an hour on a 2-core machine, two runs at a time; the reproduction runs
+#: runs (Fig. 9): one epoch each (g_A > 0 is time stepped, about 5 times slower). All ten took
+#: 75 minutes on a 2-core machine, two runs at a time; the reproduction runs
 #: (``python -m segdend_lite reproduce``) take the paper's experiments to 60 epochs.
 RUNS = {
     # Fig. 7A: angle to backprop, spiking vs rate feedback (one hidden layer); also the control
