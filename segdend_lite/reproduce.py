@@ -1323,7 +1323,7 @@ def _checks(exp: Experiment, conds: dict) -> list[str]:
                 )
     if not rows:
         return []
-    lines = ["| check (model_spec 16) | ours | holds |", "|---|---|---|"]
+    lines = ["| check (the paper's orderings) | ours | holds |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return lines + [""]
 
@@ -1395,7 +1395,7 @@ def _figure(exp: Experiment, mode: str, conds: dict, fig_dir: Path) -> Path | No
         ax.text(
             0.01,
             0.02,
-            "shaded: the bands of model_spec 16 (spiking 60-75, rate 30-45)",
+            "shaded: our bands (spiking 60-75, rate 30-45)",
             transform=ax.transAxes,
             fontsize=7,
         )
