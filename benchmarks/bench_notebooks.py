@@ -8,6 +8,7 @@ directory = the notebook's folder), in the default mode (what students run; ``--
 ``/proc/self/status``; elsewhere ``ru_maxrss``) from a last cell added for the purpose. The wall
 time includes the kernel's start. Binder gives a session 2 GB. Prints a markdown table and
 writes it (with the command, commit, date and machine) to ``benchmarks/results_notebooks.md``
+(``--quick``: ``results_notebooks_quick.md``)
 unless ``--out -``. tests/test_notebook_memory.py uses :func:`measure` for its quick-mode
 budget."""
 
@@ -96,7 +97,11 @@ def _commit() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="SEGDEND_QUICK=1 (the tests' mode)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results_notebooks.md"))
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="default: benchmarks/results_notebooks.md (--quick: results_notebooks_quick.md)",
+    )
     ap.add_argument("notebooks", nargs="*", type=Path)
     args = ap.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or course_notebooks()
@@ -129,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
+    if args.out is None:
+        name = "results_notebooks_quick.md" if args.quick else "results_notebooks.md"
+        args.out = str(ROOT / "benchmarks" / name)
     if args.out != "-":
         from segdend_lite.atomic import atomic_write_bytes
 
