@@ -158,6 +158,15 @@ def spiking_section(data, log) -> list[str]:
             f"Command: `{run0.get('command') or '?'}` at commit {run0.get('commit') or '?'}."
             + (f" {info['adopted']}" if info.get("adopted") else ""),
             "",
+        ]
+        for later in (info.get("runs") or [])[1:]:
+            lines += [
+                f"Continued from epoch {later.get('from_epoch', '?')} to "
+                f"{later.get('to_epoch', '?')} by `{later.get('command') or '?'}` at commit "
+                f"{(later.get('commit') or '?')[:10]} (started {later.get('started', '?')}).",
+                "",
+            ]
+        lines += [
             "| epoch | " + " | ".join(str(e) for e in h["epoch"]) + " |",
             "|---|" + "---|" * len(h["epoch"]),
             "| test error % | " + " | ".join(_fmt(v) for v in h["test_error"]) + " |",
