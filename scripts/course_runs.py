@@ -15,19 +15,16 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.course.experiments import STORE, run_curve
-from segdend_lite.data import load_mnist
+from segdend_lite.data import Dataset, load_mnist
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
+from segdend_lite.reproduce import code_version, machine
 
 EPOCH = 60000
 #: name -> (layer sizes, Config options, training images). One-hidden-layer runs: two epochs
@@ -79,22 +76,15 @@ RUNS = {
 }
 
 
-def _git(*args: str) -> str:
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
-    return out.stdout.strip()
+def commit_label() -> str:
+    """The commit of the code this process runs, read once when it starts (``-dirty`` if
+    tracked files differed from it then), through :func:`segdend_lite.reproduce.code_version`."""
+    v = code_version()
+    return (v["commit"] or "unknown") + ("-dirty" if v["modified"] else "")
 
 
-def code_version() -> str:
-    """The commit of the code this process runs (read when it starts; ``-dirty`` if tracked
-    files differed from it then)."""
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    return _git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
-
-
-def run(name: str, commit: str, seed: int = 0) -> Path:
+def run(name: str, commit: str, mnist: Dataset, seed: int = 0) -> Path:
     sizes, options, n_images = RUNS[name]
-    mnist = load_mnist()
     config = Config(**options)
     net = Network(sizes, config, seed=seed)
     t0 = time.perf_counter()
@@ -114,15 +104,7 @@ def run(name: str, commit: str, seed: int = 0) -> Path:
         "command": f"python scripts/course_runs.py {name}",
         "commit": commit,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "node": platform.node(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "load_average_at_end": os.getloadavg(),
-        },
+        "machine": {**machine(), "load_average_at_end": os.getloadavg()},
         "wall_seconds": round(wall, 1),
         "mode": config.mode,
         "network": "-".join(str(n) for n in (784,) + sizes),
@@ -153,10 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown runs {unknown}; see --list", file=sys.stderr)
         return 2
-    commit = code_version()  # the code imported now is what every run below uses
+    commit = commit_label()  # the code imported now is what every run below uses
+    mnist = load_mnist()
     for name in args.names:
         t0 = time.perf_counter()
-        folder = run(name, commit)
+        folder = run(name, commit, mnist)
         print(f"wrote {folder} in {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segdend_lite.course.experiments import describe, load_stored, stored_names
+from segdend_lite.course.experiments import describe, load_stored, stored_epochs, stored_names
 from segdend_lite.reproduce import EXPERIMENTS, PAPER_ERRORS, load_task_histories
 
 LABELS = {c.name: c.label for c in EXPERIMENTS["fig6b"].conditions}
@@ -207,7 +207,7 @@ def course_runs_section(root: Path) -> list[str]:
     for name in names:
         run = load_stored(name, root)
         c, p = run["curve"], run["provenance"]
-        epochs = c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0
+        epochs = stored_epochs(run)
         errors = " / ".join(_fmt(v) for v in c.get("test_error", [])) or "—"
         lines.append(
             f"| `{name}` | {p['network']} | {epochs:.2g} | {errors} | "

@@ -35,6 +35,7 @@ import functools
 import json
 import os
 import platform
+import shlex
 import socket
 import subprocess
 import sys
@@ -1461,7 +1462,7 @@ def main(args, argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--set {k}: not a Config field (use --mode for the mode)")
         options[k] = _parse_value(v)
     command = "python -m segdend_lite " + " ".join(
-        _quote(a) for a in (sys.argv[1:] if argv is None else argv)
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     tasks, notes = make_tasks(
         args.experiments,
@@ -1515,12 +1516,6 @@ def _parse_value(text: str):
     if text == "None":
         return None
     return text
-
-
-def _quote(a: str) -> str:
-    import shlex
-
-    return shlex.quote(a)
 
 
 __all__ = [

@@ -260,11 +260,17 @@ def load_stored(name: str, root: str | Path | None = None) -> dict:
     return {"curve": curve, "provenance": provenance}
 
 
+def stored_epochs(run: dict) -> float:
+    """Epochs a stored run (see :func:`load_stored`) trained: its images over its training set."""
+    c, p = run["curve"], run["provenance"]
+    return c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0.0
+
+
 def describe(run: dict) -> str:
     """One line saying what a stored run is: mode, network, images/epochs, seed, final test
     error, and where it came from."""
     p, c = run["provenance"], run["curve"]
-    epochs = c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0
+    epochs = stored_epochs(run)
     test = f"test error {c['test_error'][-1]:.2f} %" if c.get("test_error") else "no test"
     return (
         f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
