@@ -327,7 +327,7 @@ def test_version_1_checkpoint_with_the_old_layout_loads(tmp_path):
     loads into a network with those weights, state, random state and history."""
     import json
 
-    cfg = Config(mode="spiking", dtype="float64")
+    cfg = Config(mode="spiking", dtype="float64", kernel="full")  # state of a full kernel
     rng = np.random.default_rng(0)
     sizes = (7, 3)
     arrays = {

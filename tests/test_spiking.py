@@ -174,12 +174,13 @@ def test_rate_feedback_sends_output_rates_of_the_previous_step(mnist_small):
 
 
 def test_short_spiking_training_beats_chance(mnist_small):
-    """Measured (seed 0, 784-100-10, 3,000 images): 18.7 % test error on 300 test images,
-    hidden 107 Hz, output 20 Hz, mean angle to backprop 74 degrees (1,000 images: 53.3 %)."""
+    """Measured (seed 0, 784-100-10, the default 10-lag kernel, 5,000 images): 35.3 % test error
+    on 300 test images, hidden 107 Hz, output 21 Hz, mean angle to backprop 77.6 degrees (seed
+    1: 42.0 %). The full kernel learns faster this early (18.7 % after 3,000 images)."""
     net = Network((100, 10), Config(mode="spiking", test_length=100), seed=0)
-    net.fit(mnist_small.x_train[:3000], mnist_small.y_train[:3000], epochs=1, progress=False)
+    net.fit(mnist_small.x_train[:5000], mnist_small.y_train[:5000], epochs=1, progress=False)
     err = net.evaluate(mnist_small.x_test[:300], mnist_small.y_test[:300], seed=0)
-    assert err < 30.0, f"test error {err:.1f} % after 3,000 spiking images (measured 18.7 %)"
+    assert err < 45.0, f"test error {err:.1f} % after 5,000 spiking images (measured 35.3 %)"
     hidden, out = net.firing_rates()
     assert 50.0 < hidden < 160.0 and 5.0 < out < 40.0, (hidden, out)
     assert 55.0 < np.mean(net.stats["angles"]) < 88.0
