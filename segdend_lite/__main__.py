@@ -105,9 +105,9 @@ def _add_reproduce(sub) -> None:
     r.add_argument(
         "experiments",
         nargs="+",
-        choices=ALL + ("all",),
         metavar="EXPERIMENT",
-        help=f"one or more of {', '.join(ALL)}, or all",
+        help=f"one or more of {', '.join(ALL)}, or all; EXPERIMENT/CONDITION (e.g. fig6b/h1) "
+        "runs one condition",
     )
     r.add_argument(
         "--epochs",

@@ -276,7 +276,9 @@ def make_tasks(
     conditions that do not exist in ``mode``. ``epochs`` None = the paper's count per
     condition; ``options``: ``Config`` fields set for every task (e.g. ``{"init":
     "authors_code"}`` to test a hypothesis; use another ``out``)."""
-    names = _experiment_names(experiments)
+    experiments = list(experiments)
+    only = _selected_conditions(experiments)
+    names = _experiment_names([e.partition("/")[0] for e in experiments])
     if mode not in ("rate", "spiking"):
         raise ValueError(f"mode={mode!r}: choose 'rate' or 'spiking'")
     seeds = list(seeds)
@@ -303,6 +305,8 @@ def make_tasks(
     for name in names:
         exp = EXPERIMENTS[name]
         for cond in exp.conditions:
+            if name in only and cond.name not in only[name]:
+                continue
             if mode not in cond.modes:
                 notes.append(f"{name}/{cond.name}: not run in {mode} mode. {exp.note}".strip())
                 continue
@@ -338,6 +342,25 @@ def _owned(cond: Condition) -> str:
         if c.hidden == cond.hidden and c.options == cond.options and not c.probe:
             return c.name
     raise AssertionError(f"{cond.name}: no matching condition in {cond.owner}")
+
+
+def _selected_conditions(experiments: Sequence[str]) -> dict[str, set[str]]:
+    """The conditions named as ``EXPERIMENT/CONDITION`` (e.g. ``fig6b/h1``), per experiment;
+    an experiment named alone as well runs all its conditions."""
+    only: dict[str, set[str]] = {}
+    whole = {e for e in experiments if "/" not in e}
+    for e in experiments:
+        name, _, cond = e.partition("/")
+        if not cond:
+            continue
+        if name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {name!r}: choose from {', '.join(ALL)} or all")
+        known = [c.name for c in EXPERIMENTS[name].conditions]
+        if cond not in known:
+            raise ValueError(f"{e!r}: {name} has the conditions {', '.join(known)}")
+        if name not in whole and "all" not in whole:
+            only.setdefault(name, set()).add(cond)
+    return only
 
 
 def _experiment_names(experiments: Iterable[str]) -> list[str]:
@@ -1493,7 +1516,7 @@ def main(args, argv: Sequence[str] | None = None) -> int:
         results = run_tasks(tasks, args.scheduler, args.workers, progress=not args.no_progress)
     report = write_report(
         args.out,
-        args.experiments if "all" not in args.experiments else ALL,
+        ALL if "all" in args.experiments else [e.partition("/")[0] for e in args.experiments],
         ("rate", "spiking"),  # whatever the folder holds, so the report never loses a mode
         command=command,
         results=results,

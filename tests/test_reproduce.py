@@ -405,3 +405,16 @@ def test_ctrl_c_stops_at_once_and_keeps_finished_epochs(tmp_path):
     assert time.time() - t0 < 10
     assert not (out / "fig6b" / "rate" / "h1").exists()  # queued tasks were not started
     assert load_checkpoint(history.parent / "checkpoint.npz").history["epoch"][-1] >= 1
+
+
+def test_one_condition_can_be_named(tmp_path):
+    """``fig6b/h1`` makes the one-hidden-layer task of Fig. 6B only; a bad condition names the
+    experiment's conditions; naming the experiment as well runs all its conditions."""
+    from segdend_lite.reproduce import make_tasks
+
+    tasks, _ = make_tasks(["fig6b/h1"], tmp_path, mode="spiking", seeds=(0,))
+    assert [t.key for t in tasks] == ["fig6b/spiking/h1/seed0"]
+    tasks, _ = make_tasks(["fig6b/h1", "fig6b"], tmp_path, mode="spiking", seeds=(0,))
+    assert sorted(t.condition for t in tasks) == ["h0", "h1", "h2"]
+    with pytest.raises(ValueError, match="h0, h1, h2"):
+        make_tasks(["fig6b/h9"], tmp_path, seeds=(0,))
