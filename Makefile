@@ -49,4 +49,4 @@ clean-venv:
 	rm -rf $(VENV)
 
 exercises: $(VENV)/.course
-	$(PY) -m segdend_lite.course.exercises build
+	$(PY) scripts/build_exercises.py build

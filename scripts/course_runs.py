@@ -5,9 +5,11 @@
 
 Each run trains one network online on full MNIST through
 ``segdend_lite.course.experiments.run_curve`` (curve points every 2,000 images or a twelfth of
-the run, the full test set after every epoch) and writes ``reproduction/NAME/history.json`` (the
-curve) and ``reproduction/NAME/provenance.json`` (command, commit, date, machine, wall time,
-mode, network, configuration, seed), atomically. The library limits BLAS threads itself."""
+the run, the full test set after every epoch) and writes ``<results>/NAME/history.json`` (the
+curve, one entry per chunk: ``segdend_lite.runs.history``) and ``<results>/NAME/provenance.json``
+(command, commit, date, machine, wall time, mode, network, configuration, seed), atomically;
+``<results>`` is ``segdend_lite/results`` (``$SEGDEND_RESULTS`` if set). The library limits
+BLAS threads itself."""
 
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ import time
 from pathlib import Path
 
 from segdend_lite.atomic import atomic_write_bytes
-from segdend_lite.course.experiments import STORE, run_curve
+from segdend_lite.course.experiments import run_curve
 from segdend_lite.data import Dataset, load_mnist
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
 from segdend_lite.reproduce import code_version, machine
+from segdend_lite.runs import results_folder
 
 EPOCH = 60000
 #: name -> (layer sizes, Config options, training images). One-hidden-layer runs: two epochs
@@ -115,7 +118,7 @@ def run(name: str, commit: str, mnist: Dataset, seed: int = 0) -> Path:
         "data": mnist.source,
         "config": json.loads(config.to_json()),
     }
-    folder = STORE / name
+    folder = results_folder() / name
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "history.json", json.dumps(curve, indent=1).encode())
     atomic_write_bytes(folder / "provenance.json", json.dumps(provenance, indent=1).encode())

@@ -2,7 +2,7 @@
 
 Used by the course (``course.experiments.run_curve``, notebooks 07-08), by ``reproduce`` (the
 Fig. 7A and Fig. 5-S1 tasks, a measurement every ``probe_every`` images) and by the stored-run
-maker (``tools/course_runs.py``). The course's dashboard (notebook 06) measures with the same
+maker (``scripts/course_runs.py``). The course's dashboard (notebook 06) measures with the same
 probe (:func:`angle_to_backprop`) while the notebook runs its own loop.
 
 Every call starts a new pass through the training set: a fresh order from ``net.rng`` (as

@@ -9,7 +9,7 @@ training), fractions in a per-chunk one (:func:`segdend_lite.runs.train_chunks`)
 
 Two older formats are read once, by :func:`upgrade`: the course's curves (``angle`` and
 ``test_images``/``test_error`` lists) and reproduce's probe lists (``[{"epoch", "images",
-"angle_deg" | "jacobian_max_eig"}]``). ``python tools/convert_histories.py FOLDER`` rewrites
+"angle_deg" | "jacobian_max_eig"}]``). ``python scripts/convert_histories.py FOLDER`` rewrites
 such files in the current format.
 """
 

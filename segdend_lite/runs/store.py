@@ -60,7 +60,7 @@ def load_stored(name: str, root: str | os.PathLike | None = None) -> dict:
     if not (folder / "history.json").exists() or not (folder / "provenance.json").exists():
         raise FileNotFoundError(
             f"no stored run {name!r} in {root}; stored runs: {stored_names(root) or 'none'}. "
-            f"Make it with: python tools/course_runs.py {name}"
+            f"Make it with: python scripts/course_runs.py {name}"
         )
     provenance = json.loads((folder / "provenance.json").read_text())
     curve = read_history(folder / "history.json", provenance.get("train_size", 60000))

@@ -16,8 +16,8 @@ A solution block inside a function becomes ``raise NotImplementedError(...)`` in
 version; a block at the top level of a cell (a prediction, ``name = "option"``) becomes
 ``name = None``, so that an untouched student notebook still runs to the end.
 
-    python -m segdend_lite.course.exercises build     # (re)generate
-    python -m segdend_lite.course.exercises check     # exit 1 if the committed files are stale
+    python scripts/build_exercises.py build     # (re)generate (make exercises)
+    python scripts/build_exercises.py check     # exit 1 if the committed files are stale
 
 A small json-based tool is enough here (nbgrader's generate_assignment would bring a database
 and a fixed course layout for the same two transformations).
@@ -38,7 +38,7 @@ PREDICTION_STUB = "None  # your prediction: replace None with one of the options
 COLAB_PATH = re.compile(
     r"(colab\.research\.google\.com/github/[^\s()]+?/blob/[^\s()/]+/)notebooks/"
 )
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 _ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*=")
 _DEF = re.compile(r"^(\s*)def\s+([A-Za-z_]\w*)\s*\(")
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in bad:
             print(f"stale: {p.relative_to(ROOT)} (run `make exercises`)")
         return 1 if bad else 0
-    print("usage: python -m segdend_lite.course.exercises build|check", file=sys.stderr)
+    print("usage: python scripts/build_exercises.py build|check", file=sys.stderr)
     return 2
 
 

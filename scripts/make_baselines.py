@@ -1,7 +1,7 @@
 """Train the backprop and feedback-alignment baselines of notebook 06 (rate mode, full MNIST)
 and store each run's small ``history.json`` with a ``provenance.json`` beside it.
 
-    python reproduction/baselines/make_baselines.py [--epochs 20] [--only NAME ...]
+    python scripts/make_baselines.py [--epochs 20] [--only NAME ...]
 
 Each run is ``python -m segdend_lite train`` in a scratch folder (its checkpoint and plot are not
 kept); the runs go one after another. Start the script itself with ``nice -n 10``. Results go
@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+ROOT = Path(__file__).resolve().parents[1]
+HERE = ROOT / "segdend_lite" / "results" / "baselines"
 
 #: name (the folder under rate/): the train options. Results go to rate/NAME/seed<SEED>/.
 RUNS = {
@@ -72,7 +72,7 @@ def run(name: str, epochs: int, seed: int) -> None:
         out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(tmp) / "history.json", out / "history.json")
     prov = {
-        "script": f"nice -n 10 python reproduction/baselines/make_baselines.py --epochs {epochs} "
+        "script": f"nice -n 10 python scripts/make_baselines.py --epochs {epochs} "
         f"--seed {seed} --only {name}",
         "command": " ".join(shown),
         "commit": commit,
