@@ -3,10 +3,10 @@
     python scripts/write_reproduction.py [--results segdend_lite/results] [--out REPRODUCTION.md]
 
 Reads every task folder with ``segdend_lite.reproduce.load_task_histories`` and the machine's
-load averages sampled during the runs (``segdend_lite/results/machine_load.log``: one line per minute,
-``ISO-time load1 load5 load15``), and fills the tables of the template below. The text around
-the tables (what is known, what the modes mean) is written here; every number in a table comes
-from the files.
+load averages sampled during the runs (``segdend_lite/results/machine_load.log``: one line per
+minute, ``ISO-time load1 load5 load15``), and fills the tables of the template below. The text
+around the tables (what is known, what the modes mean) is written here; every number in a table
+comes from the files.
 """
 
 from __future__ import annotations
@@ -193,8 +193,8 @@ def course_runs_section(root: Path) -> list[str]:
         "10,000 test images after every epoch); one or two epochs each, so they show the "
         "direction of each effect early in training, not the paper's 60-epoch values. The "
         "provenance of each (commit, date, machine, wall time, configuration) is in "
-        "`segdend_lite/results/NAME/provenance.json`. (Until commit c4a6be4 the script recorded the "
-        "commit checked out when each run started, not the one its process had imported; the "
+        "`segdend_lite/results/NAME/provenance.json`. (Until commit c4a6be4 the script recorded "
+        "the commit checked out when each run started, not the one its process had imported; the "
         "model code is the same in 1ba4740, 1fa525d and c4a6be4.)",
         "",
     ]

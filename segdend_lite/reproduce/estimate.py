@@ -110,11 +110,11 @@ def estimate(
     wall = wall_time([s for _, s in rows], workers)
     longest = max((s for _, s in rows), default=0.0)
     log(
-        "core-hours per experiment: " + ", ".join(f"{e} {s / 3600:.1f}" for e, s in per_exp.items())
+        "core-hours per experiment: " + ", ".join(f"{e} {s / 3600:.2f}" for e, s in per_exp.items())
     )
     log(
-        f"total: {total / 3600:.1f} core-hours; wall time with {workers} worker"
-        f"{'s' * (workers != 1)}: {wall / 3600:.1f} h (the longest task alone: "
-        f"{longest / 3600:.1f} h)"
+        f"total: {total / 3600:.2f} core-hours; wall time with {workers} worker"
+        f"{'s' * (workers != 1)}: {wall / 3600:.2f} h (the longest task alone: "
+        f"{longest / 3600:.2f} h)"
     )
     return {"tasks": dict(rows), "experiments": per_exp, "total_s": total, "wall_s": wall}
