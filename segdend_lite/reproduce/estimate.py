@@ -89,7 +89,7 @@ def estimate(
         f"{(ver['commit'] or 'unknown')[:10]}{' (modified)' if ver['modified'] else ''}"
     )
     log(f"per task: {_WARMUP} warm-up + {images} training images timed, 100 test images timed")
-    log(f"{'task':34s} {'train ms/img':>12} {'test ms/img':>11} {'epochs left':>11} {'core-h':>7}")
+    log(f"{'task':38s} {'train ms/img':>12} {'test ms/img':>11} {'epochs left':>11} {'core-h':>7}")
     loaded: dict = {}
     rows, per_exp = [], {}
     with threadpool_limits(1):
@@ -103,7 +103,7 @@ def estimate(
             rows.append((t.key, seconds))
             per_exp[t.experiment] = per_exp.get(t.experiment, 0.0) + seconds
             log(
-                f"{t.key:34s} {1000 * meas['train_s']:12.2f} {1000 * meas['test_s']:11.2f} "
+                f"{t.key:38s} {1000 * meas['train_s']:12.2f} {1000 * meas['test_s']:11.2f} "
                 f"{left:11d} {seconds / 3600:7.2f}"
             )
     total = sum(s for _, s in rows)
