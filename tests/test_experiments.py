@@ -191,3 +191,19 @@ def test_value_labels_name_the_control():
     assert E.value_label("apical_conductance", 0.0) == "g_A = 0.0 (control)"
     assert E.value_label("symmetric_feedback", None) == "random Y (control)"
     assert E.value_label("symmetric_feedback", 0.05) == "Y = W^T, noise SD 0.05"
+
+
+def test_results_folder_is_the_packages_unless_overridden(tmp_path, monkeypatch):
+    from segdend_lite.runs import ENV, results_folder
+
+    monkeypatch.delenv(ENV, raising=False)
+    assert (results_folder() / "fig6b" / "rate" / "h1" / "seed0" / "history.json").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "history.json").write_text(json.dumps({"epoch": [0.5], "images": [1]}))
+    (tmp_path / "mine" / "provenance.json").write_text(json.dumps({"name": "mine"}))
+    monkeypatch.setenv(ENV, str(tmp_path))
+    assert results_folder() == tmp_path and E.stored_names() == ["mine"]
+    assert E.load_stored("mine")["curve"]["angle_to_bp"] == [None]
+    monkeypatch.setenv(ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="SEGDEND_RESULTS"):
+        results_folder()

@@ -495,3 +495,15 @@ def test_estimate_measures_and_trains_nothing(tmp_path, capsys):
     total = float(text.split("total: ")[1].split(" core-hours")[0])
     assert total > 0 and "wall time with 2 workers" in text and "train ms/img" in text
     assert not out.exists()  # nothing trained, no folder made
+
+
+def test_docs_experiments_page_is_written_from_the_registry():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "write_experiments_doc.py"
+    spec = importlib.util.spec_from_file_location("write_experiments_doc", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--check"]) == 0, "run `make docs` and commit docs/experiments.md"
+    assert "| 3.7 | 3.3–4.1 |" in mod.page()  # fig8/sparse, from experiments.json
