@@ -207,3 +207,20 @@ def test_results_folder_is_the_packages_unless_overridden(tmp_path, monkeypatch)
     monkeypatch.setenv(ENV, str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="SEGDEND_RESULTS"):
         results_folder()
+
+
+def test_every_stored_run_is_the_condition_the_registry_says():
+    from segdend_lite.reproduce.registry import EXPERIMENTS
+
+    checked = 0
+    for exp in EXPERIMENTS.values():
+        for cond in exp.conditions:
+            if cond.stored is None:
+                continue
+            p = E.load_stored(cond.stored)["provenance"]
+            assert p["network"] == "-".join(map(str, (784,) + cond.hidden + (10,))), cond
+            assert p["mode"] == "spiking" and p["seed"] == 0
+            for key, value in cond.options:
+                assert p["config"][key] == value, (exp.name, cond.name, key)
+            checked += 1
+    assert checked >= 10
