@@ -25,7 +25,14 @@ The modules, one concern each: :mod:`.registry` (the experiments as data), :mod:
 
 from segdend_lite.reproduce.command import main
 from segdend_lite.reproduce.provenance import code_version, machine
-from segdend_lite.reproduce.registry import ALL, EXPERIMENTS, PAPER_ERRORS, QUESTIONS
+from segdend_lite.reproduce.registry import (
+    ALL,
+    EXPERIMENTS,
+    PAPER_ERRORS,
+    QUESTIONS,
+    Condition,
+    Experiment,
+)
 from segdend_lite.reproduce.results import load_task_histories
 from segdend_lite.reproduce.report import write_report
 from segdend_lite.reproduce.run import adopt, run_task
@@ -38,6 +45,8 @@ __all__ = [
     "EXPERIMENTS",
     "PAPER_ERRORS",
     "QUESTIONS",
+    "Condition",
+    "Experiment",
     "Task",
     "TaskConflict",
     "adopt",
