@@ -102,7 +102,10 @@ def check_setting(out: str | os.PathLike, setting: dict) -> None:
 def record_setting(out: str | os.PathLike, setting: dict, mode: str, command: str) -> Path:
     """Write (or update) the folder's record after :func:`check_setting` passed."""
     out = Path(out)
-    record = read_record(out) or {"setting": setting, "modes": [], "created": now()}
+    record = read_record(out)
+    if record is None:  # a new folder, or one from before the record: its tasks' modes
+        modes = sorted({Path(t).parts[1] for t in task_settings(out)})
+        record = {"setting": setting, "modes": modes, "created": now()}
     record["modes"] = sorted(set(record.get("modes", [])) | {mode})
     record["last_command"] = command
     record["updated"] = now()
