@@ -21,7 +21,7 @@ from pathlib import Path
 
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.course.experiments import STORE, run_curve
-from segdend_lite.data import Dataset, load_mnist
+from segdend_lite.data import Dataset, load_mnist, source_name
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
 from segdend_lite.reproduce import code_version, machine
@@ -112,7 +112,7 @@ def run(name: str, commit: str, mnist: Dataset, seed: int = 0) -> Path:
         "train_size": len(mnist.x_train),
         "test_images_per_test": len(mnist.x_test),
         "seed": seed,
-        "data": mnist.source,
+        "data": source_name(mnist.source),  # no local folders in stored files
         "config": json.loads(config.to_json()),
     }
     folder = STORE / name

@@ -49,6 +49,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from segdend_lite.atomic import atomic_write_bytes
+from segdend_lite.data import source_name
 from segdend_lite.model import analysis
 from segdend_lite.model.config import Config
 from segdend_lite.model.loop import HISTORY_KEYS
@@ -57,7 +58,7 @@ from segdend_lite.model.threads import usable_cpus
 from segdend_lite.model.training import fit, load_checkpoint, save_checkpoint
 
 # --------------------------------------------------------------------------------------------
-# The experiments (model_spec sections 10, 11 and 16)
+# The experiments (docs/model.md, "The paper's results")
 
 
 @dataclass(frozen=True)
@@ -567,7 +568,7 @@ def run_task(task: Task) -> dict:
             )
     info["status"] = "running"
     info["epochs_requested"] = task.epochs
-    info["data_source"] = source
+    info["data_source"] = source_name(source)  # no local folders in stored files
     run = {
         "command": task.command,
         **code_version(),
@@ -1052,7 +1053,8 @@ def _cond_location(exp: Experiment, cond: Condition) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------------
 # The report
 
-#: The paper's final test errors (%) and the acceptance bands (model_spec sections 11 and 16).
+#: The paper's final test errors (%) and the acceptance bands (docs/model.md, "The paper's
+#: results").
 PAPER_ERRORS = {
     ("fig6b", "h0"): (8.3, 0.5),
     ("fig6b", "h1"): (4.1, 0.4),
@@ -1227,7 +1229,7 @@ def _means(conds: dict, epochs_needed: int | None = None) -> dict[str, float]:
 
 
 def _checks(exp: Experiment, conds: dict) -> list[str]:
-    """The relations of model_spec section 16 that are not single numbers."""
+    """The relations among the paper's results that are not single numbers."""
     rows: list[tuple[str, str, str]] = []  # (claim, ours, verdict)
     full = _means(conds, exp.epochs)
     anyep = _means(conds)

@@ -122,8 +122,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             name="init",
             question="How much does the spread of the initial weights matter?",
-            paper="The paper's design SD (section 9) vs the doubled spread of the authors' final"
-            " code (no result reported; the paper's runs predate the change).",
+            paper="The paper's design SD (docs/model.md) vs the doubled spread of the authors'"
+            " final code (no result reported; the paper's runs predate the change).",
             option="init",
             values=("design", "authors_code"),
             stored={"design": "spiking_1h_seed0", "authors_code": "spiking_1h_init_code_seed0"},
