@@ -149,19 +149,31 @@ def _dump(nb: dict) -> str:
 
 #: Added to the first cell of a student notebook that imports the checks: progress is recorded
 #: from the student notebooks only, never from the course notebooks with their solutions.
-RECORD = (
-    "\nfrom segdend_lite.course.checks import record_progress\n\n"
-    "record_progress()  # your copy: the checks below are remembered; progress() lists them\n"
-)
+RECORD_IMPORT = "from segdend_lite.course.checks import record_progress\n"
+RECORD_CALL = "record_progress()  # your copy: the checks are remembered; progress() lists them\n"
 _CHECKS_IMPORT = "from segdend_lite.course.checks import"
 
 
+def with_recording(source: str) -> str:
+    """A cell's source with the student version's ``record_progress()``: its import next to the
+    import of the checks, the call at the end of the cell."""
+    lines = source.splitlines(keepends=True)
+    k = next(i for i, ln in enumerate(lines) if ln.startswith(_CHECKS_IMPORT))
+    lines.insert(k + 1, RECORD_IMPORT)
+    if not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join(lines) + "\n" + RECORD_CALL
+
+
 def _record_progress(nb: dict) -> dict:
-    """The student notebook ``nb`` with :data:`RECORD` after its first import of the checks."""
+    """The student notebook ``nb`` with ``record_progress()`` in its first cell that imports
+    the checks (see :func:`with_recording`)."""
     for cell in nb["cells"]:
         src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and _CHECKS_IMPORT in src:
-            cell["source"] = (src.rstrip("\n") + "\n" + RECORD).splitlines(keepends=True)
+        if cell["cell_type"] == "code" and any(
+            ln.startswith(_CHECKS_IMPORT) for ln in src.splitlines()
+        ):
+            cell["source"] = with_recording(src).splitlines(keepends=True)
             break
     return nb
 
