@@ -153,7 +153,13 @@ def value_label(experiment: Experiment | str, value) -> str:
     first value (the paper's control) is marked "(control)"."""
     ex = _experiment(experiment)
     if ex.name == "symmetric_feedback":
-        text = "random Y" if value is None else f"Y = W^T, noise SD {value:g}"
+        text = (
+            "random Y"
+            if value is None
+            else "Y = W^T, no noise"
+            if not value
+            else f"Y = W^T, noise SD {value:g}"
+        )
     else:
         text = f"{ex.option} = {value}"
     return text + (" (control)" if value == ex.values[0] else "")
@@ -184,6 +190,7 @@ def run_curve(
     test_every: int | None = None,
     curve: dict | None = None,
     progress: bool = False,
+    on_chunk=None,
 ) -> dict:
     """Train ``net`` online on ``n_images`` training images, ``chunk`` at a time, and record a
     learning curve (the keys are in the module docstring).
@@ -192,6 +199,7 @@ def run_curve(
     through the set, like epochs. ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels.
     If ``X_test``/``y_test`` are given, the test error is measured after every ``test_every``
     images (default: at the end only) and at the end. ``curve``: a curve to continue.
+    ``on_chunk(curve)``, if given, is called after every chunk (e.g. to show progress).
     """
     if n_images < 1 or chunk < 1:
         raise ValueError(f"n_images={n_images} and chunk={chunk} must be >= 1")
@@ -226,6 +234,8 @@ def run_curve(
         if X_test is not None and (due or done == n_images):
             curve["test_images"].append(start + done)
             curve["test_error"].append(net.evaluate(X_test, y_test))
+        if on_chunk is not None:
+            on_chunk(curve)
     return curve
 
 
@@ -450,13 +460,15 @@ def experiment_run(
     n_images: int = 5000,
     n_test: int = 1000,
     seed: int = 0,
+    on_chunk=None,
 ) -> dict:
     """Run one value of an experiment briefly and fetch its stored run, if there is one.
 
     Returns ``{"live": curve, "stored": run or None, "label": ...}``; the live run trains a
     fresh network (:func:`make_network`) online on ``n_images`` images in ten chunks and tests
     it on the first ``n_test`` test images. Spiking mode is about 1 ms per image on a free
-    core (5 times more with g_A > 0), rate mode about 0.1 ms.
+    core (5 times more with g_A > 0), rate mode about 0.1 ms. ``on_chunk``: see
+    :func:`run_curve`.
     """
     ex = _experiment(experiment)
     if ex.needs_spiking and mode == "rate":
@@ -473,6 +485,7 @@ def experiment_run(
         chunk=max(1, n_images // 10),
         X_test=data.x_test[:n_test],
         y_test=data.y_test[:n_test],
+        on_chunk=on_chunk,
     )
     name = ex.stored.get(value)
     stored = None
@@ -485,17 +498,21 @@ def experiment_run(
 
 
 def experiment_figure(result: dict, key: str = "train_error"):
-    """Live curve against the stored one (dashed, its own x range), for ``key``."""
+    """Live curve against the stored one (dashed) over the live run's images, for ``key``
+    and the angle to backprop; the stored run's end is in the title."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    curves = {f"live, {result['mode']}: {result['label']}": result["live"]}
+    live = result["live"]
+    curves = {f"live, {result['mode']}: {result['label']}": live}
     if result["stored"] is not None:
-        p = result["stored"]["provenance"]
-        curves[f"stored, {p['mode']}: {p['name']}"] = result["stored"]["curve"]
+        p, sc = result["stored"]["provenance"], result["stored"]["curve"]
+        label = f"stored, {p['mode']}: {p['name']} (its first images)"
+        curves[label] = sc
     for ax, k in zip(axes, (key, "angle")):
         curves_figure(curves, key=k, ax=ax)
-    live = result["live"]
+        if live["images"]:  # the live run's range: a long stored run would squash it
+            ax.set_xlim(0, 1.05 * live["images"][-1])
     title = f"live run: test error {live['test_error'][-1]:.1f} % on {len(live['test_error'])} test"
     if result["stored"] is not None:
         sc = result["stored"]["curve"]
@@ -516,7 +533,9 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
 
     names = list(EXPERIMENTS)
     exp = w.Dropdown(options=names, value=names[0], description="experiment")
-    value = w.Dropdown(description="value")
+    value = w.Dropdown(description="value", layout=w.Layout(width="340px"))
+    bar = w.IntProgress(value=0, min=0, max=1, description="", layout=w.Layout(width="200px"))
+    status = w.Label("")
     mode_w = w.ToggleButtons(options=["rate", "spiking"], value=mode, description="mode")
     n = w.IntSlider(
         value=n_images,
@@ -531,7 +550,7 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
 
     def values(change=None):
         ex = EXPERIMENTS[exp.value]
-        value.options = [(repr(v), v) for v in ex.values]
+        value.options = [(value_label(ex, v), v) for v in ex.values]
         value.value = ex.values[-1]
         if ex.needs_spiking:
             mode_w.value = "spiking"
@@ -541,8 +560,20 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
             out.clear_output(wait=True)
             ex = EXPERIMENTS[exp.value]
             print(f"{ex.question}\nPaper: {ex.paper}")
+            bar.max, bar.value, t0 = n.value, 0, time.perf_counter()
+
+            def show(curve):
+                done = curve["images"][-1]
+                bar.value = done
+                status.value = (
+                    f"{mode_w.value}: {done:,} of {n.value:,} images, "
+                    f"{time.perf_counter() - t0:.0f} s"
+                )
+
             try:
-                result = experiment_run(data, exp.value, value.value, mode_w.value, n.value)
+                result = experiment_run(
+                    data, exp.value, value.value, mode_w.value, n.value, on_chunk=show
+                )
             except ValueError as err:
                 print(f"Cannot run: {err}")
                 return
@@ -557,7 +588,7 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
     values()
     if mode_w.value == "rate":
         go()
-    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), out])
+    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), w.HBox([bar, status]), out])
 
 
 # ------------------------------------------------------------------------------ 07's widget
@@ -630,15 +661,16 @@ def representation_widget(
     import matplotlib.pyplot as plt
 
     layer = w.Dropdown(options=list(embeddings), description="layer")
+    # "all" is -1, not None: a Dropdown whose value is None shows blank until it is used
     digit = w.Dropdown(
-        options=[("all", None)] + [(str(d), d) for d in range(10)], description="digit"
+        options=[("all", -1)] + [(str(d), d) for d in range(10)], value=-1, description="digit"
     )
     unit = w.IntSlider(
         value=0, min=0, max=len(F) - 1, description="hidden unit", continuous_update=False
     )
 
     def draw_embedding(layer, digit):
-        embedding_figure(embeddings[layer], y, digit, title=layer)
+        embedding_figure(embeddings[layer], y, None if digit < 0 else digit, title=layer)
         plt.show()
 
     def draw_field(unit):
