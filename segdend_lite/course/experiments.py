@@ -513,6 +513,7 @@ def experiment_figure(result: dict, key: str = "train_error"):
         curves_figure(curves, key=k, ax=ax)
         if live["images"]:  # the live run's range: a long stored run would squash it
             ax.set_xlim(0, 1.05 * live["images"][-1])
+    axes[1].get_legend().remove()  # the same lines as on the left
     title = f"live run: test error {live['test_error'][-1]:.1f} % on {len(live['test_error'])} test"
     if result["stored"] is not None:
         sc = result["stored"]["curve"]
