@@ -31,22 +31,6 @@ BINARY = (".npz", ".gz", ".png", ".jpg", ".pdf", ".pkl", ".npy")
 PENDING: dict[str, str] = {
     "segdend_lite/results/REPORT.md": "a stored command with a build path and who started it",
     "REPRODUCTION.md": "a stored command with a build path and who started it",
-    "segdend_lite/results/fig6b/rate/h0/seed0/task.json": "data_source with the cache's folder",
-    "segdend_lite/results/fig6b/rate/h1/seed0/task.json": "data_source with the cache's folder",
-    "segdend_lite/results/fig6b/rate/h2/seed0/task.json": "data_source with the cache's folder",
-    "segdend_lite/results/paper_text_kernel/fig6b/spiking/h1/seed0/task.json": "command, adopted",
-    "segdend_lite/results/paper_text_kernel/spiking_1h_rate_feedback_seed0/provenance.json": "data",
-    "segdend_lite/results/paper_text_kernel/spiking_1h_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_init_code_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_random_plateaus_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_rate_feedback_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_sparse0.8_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_symmetric_noise0.05_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_1h_symmetric_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_2h_gA0.05_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_2h_gA0.6_seed0/provenance.json": "data",
-    "segdend_lite/results/spiking_2h_seed0/provenance.json": "data",
 }
 
 
