@@ -143,15 +143,27 @@ def last_test(curve: dict) -> tuple[int, float] | None:
     return tests[-1] if tests else None
 
 
+#: How a stored spiking run's PSP kernel is named in its description.
+KERNEL_LABELS = {
+    "truncated": " (10-lag kernel)",
+    "full": " (full kernel of the paper's text)",
+}
+
+
 def describe(run: dict) -> str:
-    """One line saying what a stored run is: mode, network, images/epochs, seed, final test
-    error, and where it came from."""
+    """One line saying what a stored run is: mode (and PSP kernel), network, images/epochs,
+    seed, final test error, and where it came from."""
     p, c = run["provenance"], run["curve"]
     epochs = stored_epochs(run)
     test = last_test(c)
     test = f"test error {test[1]:.2f} %" if test else "no test"
+    kernel = ""
+    if p["mode"] == "spiking":
+        # stored configurations name every option; runs made before the default changed
+        # name the full kernel
+        kernel = KERNEL_LABELS.get(p.get("config", {}).get("kernel"), "")
     return (
-        f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
+        f"{p['name']}: {p['mode']} mode{kernel}, {p['network']}, {c['images'][-1]:,} images "
         f"({epochs:.2g} epoch{'' if epochs == 1 else 's'}), seed {p['seed']}, {test}; "
         f"{p['command']} "
         f"(commit {p['commit'][:8]}, {p['date'][:10]}, {p['wall_seconds'] / 60:.0f} min)"
