@@ -34,7 +34,10 @@ class ResultFileError(ValueError):
 def unreadable(path: str | os.PathLike, exc: BaseException) -> ResultFileError:
     """The error for a result file ``path`` that cannot be read (``exc``: why)."""
     path = Path(path)
-    why = str(exc).replace(f"{path}: ", "")
+    if isinstance(exc, KeyError):  # a checkpoint without one of its arrays
+        why = f"it has no {exc.args[0]!r}"
+    else:
+        why = str(exc).replace(f"{path}: ", "").replace(f"{path} ", "")
     advice = ADVICE.get(path.name, "restore it, or remove the task folder")
     return ResultFileError(f"{path} cannot be read ({why}): {advice}")
 
