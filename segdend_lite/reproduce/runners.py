@@ -109,7 +109,7 @@ def _exit_with_parent(parent: int) -> None:
     while True:
         time.sleep(1.0)
         if os.getppid() != parent:
-            os._exit(1)
+            signal.raise_signal(signal.SIGTERM)  # the default action: the process ends
 
 
 def _worker_main(conn, parent: int) -> None:
