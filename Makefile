@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test test-browser train train-spiking bench exercises docs reproduction-doc \
+.PHONY: lab test test-installed test-browser train train-spiking bench exercises docs reproduction-doc \
 	convert-histories clean-venv
 
 $(VENV)/.course: pyproject.toml
@@ -30,6 +30,11 @@ lab: $(VENV)/.course
 test: $(VENV)/.test
 	SEGDEND_QUICK=1 SEGDEND_STRICT_CHECKS=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
 		$(PY) -m pytest --nbval-lax tests notebooks exercises --ignore=exercises/solutions
+
+# The package as students install it (non-editable, in a fresh environment), notebooks 06-08
+# run from outside the repository; CI runs it after `make test`.
+test-installed: $(VENV)/.test
+	SEGDEND_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --run-installed tests/test_installed.py
 
 # Every notebook in a real browser (headless Chromium + the playwright package); says so and
 # skips where either is missing. Screenshots go to browser-screenshots/.

@@ -3,7 +3,10 @@ install cell, ``pip install .``): built into a fresh virtual environment, notebo
 in quick mode from a folder outside the repository find every stored run the repository has.
 
 The environment's dependencies come from this test's own environment (a ``.pth`` line; its
-editable install of the package is not seen), so only the package itself is built."""
+editable install of the package is not seen), so only the package itself is built.
+
+It runs three notebooks a second time, so ``make test`` skips it; ``make test-installed`` (CI,
+after ``make test``) runs it: ``pytest --run-installed tests/test_installed.py``."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("06_training_on_mnist", "07_what_the_network_learned", "08_experiments")
+pytestmark = pytest.mark.installed
+
 #: What the notebooks print when a stored run is missing.
 MISSING = ("no stored run", "not in this copy", "not stored in this copy")
 
