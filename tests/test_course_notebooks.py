@@ -1,22 +1,19 @@
 """The course notebooks' solutions are verified, and the student's functions drive the model.
 
-Each test copies a course notebook to a temporary folder, changes one solution, runs it in a
-Jupyter kernel (quick mode) and looks at what happened. Runs take 5-40 s each.
+Each test reads a course notebook's code cells (its JSON), changes one solution, runs the cells
+it needs in this process (``NotebookCells`` in conftest.py; quick mode, a private progress file)
+up to the cell that shows the behaviour, and looks at what happened. The notebooks themselves
+run once, top to bottom in a kernel, under nbval (``make test``).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-
-from segdend_lite.course import checks  # noqa: E402
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from conftest import NotebookCells, load_script
+from segdend_lite.course import checks
 
 #: One wrong solution per notebook: (notebook, exercise, correct line, wrong line).
 MUTATIONS = [
@@ -71,172 +68,122 @@ MUTATIONS = [
     ("08_experiments", "sparsify", "out = Y * gain", "out = Y.copy()"),
 ]
 
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    """Quick mode, headless, a private progress file; the kernel inherits these."""
-    monkeypatch.setenv("SEGDEND_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    monkeypatch.setenv("SEGDEND_PROGRESS_FILE", str(tmp_path / "progress.json"))
-    return monkeypatch
+NB01 = "01_credit_assignment_and_backprop"
+HIDDEN_DELTA = "return (delta2 @ W2) * h * (1 - h)"
+#: notebook 01's first training run (it calls backprop, hence hidden_delta)
+TRAINING_01 = "epochs = 1 if QUICK else 3"
 
 
-def _load(name: str):
-    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-
-
-def _replace(nb, old: str, new: str) -> int:
-    """Replace ``old`` by ``new`` in the code cells; return the index of the one cell changed."""
-    hits = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and old in c.source]
-    assert len(hits) == 1, f"{old!r} is in {len(hits)} cells; the test needs exactly one"
-    nb.cells[hits[0]].source = nb.cells[hits[0]].source.replace(old, new)
-    return hits[0]
-
-
-def _run(nb, folder: Path):
-    client = nbclient.NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    )
-    client.execute()
-    return nb
-
-
-def _stdout(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
-
-
-def _check_cell(nb, name: str) -> int:
-    """Index of the cell that checks exercise ``name``."""
-    for i, c in enumerate(nb.cells):
-        if c.cell_type == "code" and (
-            f'check("{name}", {name})' in c.source or f'check_prediction("{name}"' in c.source
-        ):
-            return i
-    raise AssertionError(f"no check cell for {name}")
+def _counting(cells: NotebookCells, old: str, body: str) -> None:
+    """Replace the solution line ``old`` by ``body`` (which appends to CALLS)."""
+    i = cells.replace(old, body)
+    cells.sources[i] = "CALLS = []\n" + cells.sources[i]
 
 
 @pytest.mark.parametrize("notebook, name, old, new", MUTATIONS, ids=[m[1] for m in MUTATIONS])
 def test_a_wrong_solution_in_a_course_notebook_fails_strict_runs(
-    env, tmp_path, notebook, name, old, new
+    notebook_env, notebook, name, old, new
 ):
-    env.setenv(checks.STRICT_ENV, "1")
-    nb = _load(notebook)
-    _replace(nb, old, new)
-    with pytest.raises(nbclient.exceptions.CellExecutionError) as err:
-        _run(nb, tmp_path)
-    assert "AssertionError" in str(err.value) and f"{name}: " in str(err.value)
-    failed = [
-        i
-        for i, c in enumerate(nb.cells)
-        if any(o.get("output_type") == "error" for o in c.get("outputs", []))
-    ]
-    assert failed == [_check_cell(nb, name)], "the check cell, and only it, must fail"
+    notebook_env.setenv(checks.STRICT_ENV, "1")
+    cells = NotebookCells(notebook)
+    cells.replace(old, new)
+    k = cells.check_cell(name)
+    cells.run(upto=k)
+    assert cells.error is not None, f"{notebook}: the wrong {name} passed its strict check"
+    where, exc = cells.error
+    assert where == k, f"cell {where} failed before the check cell {k}: {exc!r}"
+    assert isinstance(exc, AssertionError) and f"{name}: " in str(exc), repr(exc)
 
 
-def _counting(nb, old: str, body: str) -> int:
-    """Replace the solution line ``old`` by ``body`` (which appends to CALLS); after the check
-    cell, remember how many calls the check made; at the end, expose the count."""
-    i = _replace(nb, old, body)
-    nb.cells[i].source = "CALLS = []\n" + nb.cells[i].source
-    return i
-
-
-def test_a_different_correct_solution_is_the_one_that_trains(env, tmp_path):
-    env.setenv(checks.STRICT_ENV, "1")
-    nb = _load("01_credit_assignment_and_backprop")
+def test_a_different_correct_solution_is_the_one_that_trains(notebook_env, tmp_path):
+    notebook_env.setenv(checks.STRICT_ENV, "1")
+    cells = NotebookCells(NB01)
     _counting(
-        nb,
-        "return (delta2 @ W2) * h * (1 - h)",
+        cells,
+        HIDDEN_DELTA,
         'CALLS.append(1)\n    return np.einsum("nk,kj->nj", delta2, W2) * (h - h**2)',
     )
-    k = _check_cell(nb, "hidden_delta")
-    nb.cells.insert(k + 1, nbformat.v4.new_code_cell("n_at_check = len(CALLS)"))
-    nb.cells.append(
-        nbformat.v4.new_code_cell("print('calls after the check:', len(CALLS) - n_at_check)")
-    )
-    _run(nb, tmp_path)
-    assert "hidden_delta: passed" in _stdout(nb.cells[k])
-    calls = int(_stdout(nb.cells[-1]).split(":")[1])
-    assert calls >= 60, f"the training loops called the student's hidden_delta {calls} times"
+    k = cells.check_cell("hidden_delta")
+    cells.insert(k + 1, "n_at_check = len(CALLS)")
+    train = cells.index(TRAINING_01)
+    cells.run(upto=train)
+    assert cells.error is None, cells.error
+    assert "hidden_delta: passed" in cells.stdout[k]
+    calls = len(cells.namespace["CALLS"]) - cells.namespace["n_at_check"]
+    assert calls >= 60, f"the training loop called the student's hidden_delta {calls} times"
     assert not (tmp_path / "progress.json").exists(), (
         "running a course notebook (with its solutions) must not record progress"
     )
 
 
-def test_a_student_notebook_records_progress_and_a_course_notebook_does_not(env, tmp_path):
+def test_a_student_notebook_records_progress_and_a_course_notebook_does_not(notebook_env, tmp_path):
     """The same cells, once as the course notebook and once with the line the student version
     adds: only the student version writes the progress file, and a course notebook leaves an
     existing file byte for byte as it was."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "build_exercises", Path(__file__).resolve().parents[1] / "scripts" / "build_exercises.py"
-    )
-    exercises = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(exercises)
-
+    exercises = load_script("scripts/build_exercises.py")
     progress = tmp_path / "progress.json"
     progress.write_text('{"sigmoid_prime": {"status": "tried", "attempts": 1}}')
     before = progress.read_bytes()
-    nb = _load("01_credit_assignment_and_backprop")
-    k = _check_cell(nb, "sigmoid_prime")
-    nb.cells = nb.cells[: k + 1]  # up to the first check
-    _run(nb, tmp_path)
-    assert "sigmoid_prime: passed" in _stdout(nb.cells[k])
+    cells = NotebookCells(NB01)
+    k = cells.check_cell("sigmoid_prime")
+    cells.run(upto=k)  # up to the first check
+    assert cells.error is None, cells.error
+    assert "sigmoid_prime: passed" in cells.stdout[k]
     assert progress.read_bytes() == before
-    nb = _load("01_credit_assignment_and_backprop")
-    i = next(j for j, c in enumerate(nb.cells) if "course.checks import" in c.source)
-    nb.cells[i].source = exercises.with_recording(nb.cells[i].source)
-    nb.cells = nb.cells[: k + 1]
-    _run(nb, tmp_path)
+    cells = NotebookCells(NB01)
+    i = cells.index("course.checks import")
+    cells.sources[i] = exercises.with_recording(cells.sources[i])
+    cells.run(upto=k)
+    assert cells.error is None, cells.error
     assert json.loads(progress.read_text())["sigmoid_prime"]["status"] == "passed"
 
 
-def test_a_wrong_solution_runs_on_the_reference_and_says_so(env, tmp_path):
-    env.delenv(checks.STRICT_ENV, raising=False)
-    nb = _load("01_credit_assignment_and_backprop")
-    _counting(nb, "return (delta2 @ W2) * h * (1 - h)", "CALLS.append(1)\n    return delta2 @ W2")
-    k = _check_cell(nb, "hidden_delta")
-    nb.cells.insert(k + 1, nbformat.v4.new_code_cell("n_at_check = len(CALLS)"))
-    nb.cells.append(
-        nbformat.v4.new_code_cell("print('calls after the check:', len(CALLS) - n_at_check)")
-    )
-    _run(nb, tmp_path)  # runs to the end
-    out = _stdout(nb.cells[k])
+def test_a_wrong_solution_runs_on_the_reference_and_says_so(notebook_env):
+    notebook_env.delenv(checks.STRICT_ENV, raising=False)
+    cells = NotebookCells(NB01)
+    _counting(cells, HIDDEN_DELTA, "CALLS.append(1)\n    return delta2 @ W2")
+    k = cells.check_cell("hidden_delta")
+    cells.insert(k + 1, "n_at_check = len(CALLS)")
+    train = cells.index(TRAINING_01)
+    cells.run(upto=train)  # through the gradient check and the first training run
+    assert cells.error is None, cells.error
+    out = cells.stdout[k]
     assert "hidden_delta: not yet" in out and checks.FALLBACK in out and "slope" in out
-    assert int(_stdout(nb.cells[-1]).split(":")[1]) == 0, "the wrong function must not train"
-    grads = next(c for c in nb.cells if "relative difference below 1e-6" in c.source)
-    assert _stdout(grads).count("True") == 2, "the reference's gradients pass the gradient check"
+    calls = len(cells.namespace["CALLS"]) - cells.namespace["n_at_check"]
+    assert calls == 0, f"the wrong function was called {calls} times after its check"
+    grads = cells.index("relative difference below 1e-6")
+    assert grads < train
+    assert cells.stdout[grads].count("True") == 2, "the reference's gradients pass the check"
 
 
-def test_the_neuron_simulator_runs_the_students_euler_step(env, tmp_path):
-    env.setenv(checks.STRICT_ENV, "1")
-    nb = _load("03_the_pyramidal_neuron")
+def test_the_neuron_simulator_runs_the_students_euler_step(notebook_env):
+    notebook_env.setenv(checks.STRICT_ENV, "1")
+    cells = NotebookCells("03_the_pyramidal_neuron")
     _counting(
-        nb,
+        cells,
         "return V + dt * (-g_L * V + g_B * (V_b - V) + g_A * (V_a - V))",
         "CALLS.append(1)\n    dVdt = g_B * V_b + g_A * V_a - (g_L + g_B + g_A) * V\n"
         "    return V + dVdt * dt",
     )
-    sim = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def simulate("))
-    nb.cells.insert(sim + 1, nbformat.v4.new_code_cell("n_before = len(CALLS)"))
-    nb.cells.insert(sim + 3, nbformat.v4.new_code_cell("print('calls:', len(CALLS) - n_before)"))
-    _run(nb, tmp_path)
-    assert "euler_soma_step: passed" in _stdout(nb.cells[_check_cell(nb, "euler_soma_step")])
-    assert int(_stdout(nb.cells[sim + 3]).split(":")[1]) == 2 * 120, "two 120-ms simulations"
+    sim = next(i for i, s in enumerate(cells.sources) if s.startswith("def simulate("))
+    cells.insert(sim + 1, "n_before = len(CALLS)")
+    cells.run(upto=sim + 2)  # the cell after the definition runs the two simulations
+    assert cells.error is None, cells.error
+    assert "euler_soma_step: passed" in cells.stdout[cells.check_cell("euler_soma_step")]
+    calls = len(cells.namespace["CALLS"]) - cells.namespace["n_before"]
+    assert calls == 2 * 120, f"two 120-ms simulations, {calls} Euler steps"
 
 
-def test_the_students_sparse_feedback_is_the_one_the_network_gets(env, tmp_path):
+def test_the_students_sparse_feedback_is_the_one_the_network_gets(notebook_env):
     """A differently written correct sparsify passes, and the network is built with it."""
-    env.setenv(checks.STRICT_ENV, "1")
-    nb = _load("08_experiments")
-    _counting(nb, "out = Y * gain", "CALLS.append(1)\n    out = np.multiply(gain, Y)")
-    k = _check_cell(nb, "sparsify")
-    use = next(j for j, c in enumerate(nb.cells) if "sparse.Y[0] = sparsify(" in c.source)
-    nb.cells.insert(k + 1, nbformat.v4.new_code_cell("n_at_check = len(CALLS)"))
-    nb.cells = nb.cells[: use + 2]  # the cells up to the one that builds the network
-    nb.cells.append(nbformat.v4.new_code_cell("print('calls:', len(CALLS) - n_at_check)"))
-    _run(nb, tmp_path)
-    assert "sparsify: passed" in _stdout(nb.cells[k])
-    assert int(_stdout(nb.cells[-1]).split(":")[1]) == 1, "the network's Y comes from sparsify"
+    notebook_env.setenv(checks.STRICT_ENV, "1")
+    cells = NotebookCells("08_experiments")
+    _counting(cells, "out = Y * gain", "CALLS.append(1)\n    out = np.multiply(gain, Y)")
+    k = cells.check_cell("sparsify")
+    cells.insert(k + 1, "n_at_check = len(CALLS)")
+    use = cells.index("sparse.Y[0] = sparsify(")
+    cells.run(upto=use)  # the cells up to the one that builds the network
+    assert cells.error is None, cells.error
+    assert "sparsify: passed" in cells.stdout[k]
+    calls = len(cells.namespace["CALLS"]) - cells.namespace["n_at_check"]
+    assert calls == 1, "the network's Y comes from sparsify"
