@@ -9,8 +9,8 @@ directory = the notebook's folder), in the default mode (what students run; ``--
 time includes the kernel's start. Binder gives a session 2 GB. Prints a markdown table and
 writes it (with the command, commit, date and machine) to ``benchmarks/results_notebooks.md``
 (``--quick``: ``results_notebooks_quick.md``)
-unless ``--out -``. tests/test_notebook_memory.py uses :func:`measure` for its quick-mode
-budget."""
+unless ``--out -``. The tests check the quick-mode budget inside their one run of each notebook
+(conftest.py, ``peak memory``)."""
 
 from __future__ import annotations
 

