@@ -175,7 +175,6 @@ def test_printed_lines_when_widgets_do_not_render(mnist_small, capsys):
 
 
 def test_widgets_run_in_background_and_the_stop_button_stops(mnist_small):
-    pytest.importorskip("ipywidgets")
     probe = db.Probe.from_data(mnist_small, n_train=50, n_test=50, n_angle=10)
     X, y = mnist_small.x_train[:600], mnist_small.y_train[:600]
     net = Network((20, 10), Config(), seed=0)
@@ -201,7 +200,6 @@ def test_widgets_run_in_background_and_the_stop_button_stops(mnist_small):
 
 
 def test_an_error_in_the_loop_reaches_wait(mnist_small):
-    pytest.importorskip("ipywidgets")
     probe = db.Probe.from_data(mnist_small, n_train=10, n_test=10, n_angle=5)
     dash = db.Dashboard(Network((10,), Config()), probe, 10, 10, use_widgets=True)
     dash.start(lambda: 1 / 0)

@@ -9,17 +9,12 @@ import numpy as np
 import pytest
 
 from segdend_lite import Config, Network
+from segdend_lite.course import checks
 from segdend_lite.course import experiments as E
-from segdend_lite.data import load_mnist
 from segdend_lite.model import neuron
 from segdend_lite.model.loop import HISTORY_KEYS
 
 matplotlib.use("Agg")
-
-
-@pytest.fixture(scope="module")
-def small():
-    return load_mnist("small", verbose=False)
 
 
 def test_experiment_configs_set_the_papers_options():
@@ -40,36 +35,46 @@ def test_experiment_configs_set_the_papers_options():
     assert E.experiment_config("apical_conductance", 0.3, mode="spiking").g_A == 0.3
 
 
-def test_run_curve_trains_chunk_by_chunk(small):
+def test_run_curve_trains_chunk_by_chunk(mnist_small):
     net = Network((50, 10), Config(), seed=0)
     W0 = np.array(net.W[0])
     c = E.run_curve(
-        net, small.x_train, small.y_train, 1000, chunk=400, X_test=small.x_test, y_test=small.y_test
+        net,
+        mnist_small.x_train,
+        mnist_small.y_train,
+        1000,
+        chunk=400,
+        X_test=mnist_small.x_test,
+        y_test=mnist_small.y_test,
     )
     assert c["images"] == [400, 800, 1000] and net.images_seen == 1000
-    assert c["epoch"] == [400 / len(small.x_train), 800 / len(small.x_train), 1000 / 5000]
+    assert c["epoch"] == [
+        400 / len(mnist_small.x_train),
+        800 / len(mnist_small.x_train),
+        1000 / 5000,
+    ]
     assert c["test_error"][:2] == [None, None] and 0 <= c["test_error"][2] < 60
     assert all(0 < a < 90 for a in c["angle_to_bp"])  # rate mode: on the chunk's images
     assert not np.allclose(net.W[0], W0)
     assert c["train_error"][-1] < c["train_error"][0]
     # continuing a curve counts on from where it stopped
-    E.run_curve(net, small.x_train, small.y_train, 200, chunk=200, curve=c)
+    E.run_curve(net, mnist_small.x_train, mnist_small.y_train, 200, chunk=200, curve=c)
     assert c["images"][-1] == 1200
     with pytest.raises(ValueError):
-        E.run_curve(net, small.x_train, small.y_train[:10], 100)
+        E.run_curve(net, mnist_small.x_train, mnist_small.y_train[:10], 100)
 
 
-def test_layerwise_first_layer_cannot_learn_in_rate_mode(small):
+def test_layerwise_first_layer_cannot_learn_in_rate_mode(mnist_small):
     net = E.make_network("feedback_topology", "layerwise")
     W0 = np.array(net.W[0])
-    c = E.run_curve(net, small.x_train, small.y_train, 200, chunk=100)
+    c = E.run_curve(net, mnist_small.x_train, mnist_small.y_train, 200, chunk=100)
     np.testing.assert_array_equal(net.W[0], W0)
     assert c["angle_to_bp"] == [None, None]  # no update of the first layer: no angle
 
 
-def test_g_A_needs_spiking_mode(small):
+def test_g_A_needs_spiking_mode(mnist_small):
     with pytest.raises(ValueError, match="spiking"):
-        E.experiment_run(small, "apical_conductance", 0.6, mode="rate", n_images=10)
+        E.experiment_run(mnist_small, "apical_conductance", 0.6, mode="rate", n_images=10)
 
 
 def test_stored_run_round_trip_and_missing(tmp_path):
@@ -132,10 +137,10 @@ def test_soma_steady_state_is_the_limit_of_the_euler_soma():
     )
 
 
-def test_soma_traces_move_only_with_apical_coupling(small):
+def test_soma_traces_move_only_with_apical_coupling(mnist_small):
     net = Network((40, 10), Config(), seed=0)
-    net.fit(small.x_train[:300], small.y_train[:300], progress=False)
-    d = E.soma_traces(net, small.x_test[0], int(small.y_test[0]), g_A_values=(0.0, 0.6))
+    net.fit(mnist_small.x_train[:300], mnist_small.y_train[:300], progress=False)
+    d = E.soma_traces(net, mnist_small.x_test[0], int(mnist_small.y_test[0]), g_A_values=(0.0, 0.6))
     half = len(d["t"]) // 2
     jump0 = d["V"][0.0][-1] - d["V"][0.0][half - 1]
     jump6 = d["V"][0.6][-1] - d["V"][0.6][half - 1]
@@ -143,13 +148,15 @@ def test_soma_traces_move_only_with_apical_coupling(small):
     k_A = 0.6 / (0.1 + 0.6 + 0.6)
     np.testing.assert_allclose(jump6, k_A * (d["V_a_t"] - d["V_a_f"]), rtol=1e-6, atol=1e-9)
     assert np.all(np.abs(jump6) > 0)
-    noisy = E.soma_traces(net, small.x_test[0], int(small.y_test[0]), (0.0, 0.6), spikes=True)
+    noisy = E.soma_traces(
+        net, mnist_small.x_test[0], int(mnist_small.y_test[0]), (0.0, 0.6), spikes=True
+    )
     fwd = slice(half // 2, half)
     assert noisy["V"][0.0][fwd].std(axis=0).max() < 1e-6  # segregated: spikes never reach V
     assert np.all(noisy["V"][0.6][fwd].std(axis=0) > 1e-4)
 
 
-def test_figures_draw(small):
+def test_figures_draw(mnist_small):
     rng = np.random.default_rng(0)
     Z, y = rng.normal(size=(50, 2)), rng.integers(0, 10, 50)
     assert E.embedding_figure(Z, y, digit=3).get_title() == ""
@@ -162,13 +169,7 @@ def test_figures_draw(small):
 
 # ------------------------------------------------------------------------------ catalogue
 
-checks = pytest.importorskip("segdend_lite.course.checks")
-pytestmark_catalogue = pytest.mark.skipif(
-    not hasattr(checks, "register"), reason="the exercise catalogue API is not in this tree"
-)
 
-
-@pytestmark_catalogue
 @pytest.mark.parametrize("name", ["knn_accuracy", "best_correlation", "sparsify", "soma_voltage"])
 def test_references_pass_and_every_known_mistake_is_named(name):
     ex = checks.catalogue()[name]
@@ -179,7 +180,6 @@ def test_references_pass_and_every_known_mistake_is_named(name):
         assert not v.passed and message in v.message, (name, message)
 
 
-@pytestmark_catalogue
 def test_sparsify_check_rejects_a_mask_that_is_only_right_on_average():
     def bernoulli(rng, Y, fraction, gain):
         return np.where(rng.random(Y.shape) < fraction, 0.0, Y * gain)
@@ -195,21 +195,21 @@ def test_value_labels_name_the_control():
     assert E.value_label("symmetric_feedback", 0.0) == "Y = W^T, no noise"
 
 
-def test_08_widget_names_its_values_shows_progress_and_the_live_range(small, monkeypatch):
+def test_08_widget_names_its_values_shows_progress_and_the_live_range(mnist_small, monkeypatch):
     """The value menu shows labels (not `None / 0.0 / 0.05`), a run reports every chunk, and
     the figure's x axis is the live run's (a 120,000-image stored run would squash it)."""
-    w = pytest.importorskip("ipywidgets")
+    import ipywidgets as w
     import matplotlib.pyplot as plt
 
     seen = []
     c = E.run_curve(
         Network((20, 10), Config(), seed=0),
-        small.x_train,
-        small.y_train,
+        mnist_small.x_train,
+        mnist_small.y_train,
         300,
         chunk=100,
-        X_test=small.x_test[:50],
-        y_test=small.y_test[:50],
+        X_test=mnist_small.x_test[:50],
+        y_test=mnist_small.y_test[:50],
         on_chunk=seen.append,
     )
     assert seen == [100, 200, 300]
@@ -223,7 +223,9 @@ def test_08_widget_names_its_values_shows_progress_and_the_live_range(small, mon
     assert all(ax.get_xlim()[1] <= 1.05 * 300 + 1e-9 for ax in fig.axes)
     plt.close(fig)
     monkeypatch.setattr(plt, "show", lambda *a, **k: None)
-    box = E.experiment_widget(small, mode="spiking", n_images=500)  # spiking: nothing runs yet
+    box = E.experiment_widget(
+        mnist_small, mode="spiking", n_images=500
+    )  # spiking: nothing runs yet
     exp, value = box.children[0].children
     exp.value = "symmetric_feedback"
     labels = [label for label, _ in value.options]
@@ -233,7 +235,6 @@ def test_08_widget_names_its_values_shows_progress_and_the_live_range(small, mon
 
 
 def test_07_digit_menu_is_not_blank():
-    pytest.importorskip("ipywidgets")
     rng = np.random.default_rng(0)
     box = E.representation_widget(
         {"input": rng.normal(size=(30, 2))},

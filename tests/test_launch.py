@@ -216,7 +216,8 @@ def test_make_lab_opens_the_student_welcome_notebook_with_the_repository_as_root
 
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    pytest.importorskip("jupyterlab")
+    import jupyterlab  # noqa: F401 - a dependency of the course: its absence is an error
+
     cmd = _lab_command()
     assert cmd[0].endswith("/bin/jupyter") and cmd[1] == "lab"
     with socket.socket() as s:

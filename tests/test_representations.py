@@ -6,29 +6,23 @@ import numpy as np
 import pytest
 
 from segdend_lite import Config, Network
-from segdend_lite.data import load_mnist
 from segdend_lite.model import representations as R
 from segdend_lite.model.baselines import backprop_network
 
 
 @pytest.fixture(scope="module")
-def small():
-    return load_mnist("small", verbose=False)
-
-
-@pytest.fixture(scope="module")
-def trained(small):
+def trained(mnist_small):
     """A 784-100-50-10 rate-mode network after two epochs on the bundled subset (seed 0)."""
     net = Network((100, 50, 10), Config(), seed=0)
-    net.fit(small.x_train, small.y_train, epochs=2, progress=False)
+    net.fit(mnist_small.x_train, mnist_small.y_train, epochs=2, progress=False)
     return net
 
 
-def test_activities_are_the_networks_own_forward_rates(small, trained):
-    X = small.x_test[:300]
+def test_activities_are_the_networks_own_forward_rates(mnist_small, trained):
+    X = mnist_small.x_test[:300]
     acts = R.hidden_activities(trained, X, chunk=128)
     assert [a.shape for a in acts] == [(300, 784), (300, 100), (300, 50)]
-    p = trained.phases(X, small.y_test[:300])
+    p = trained.phases(X, mnist_small.y_test[:300])
     for a, r in zip(acts, p.r):
         np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-7)  # float32, other batches
     cfg = trained.config
@@ -36,14 +30,14 @@ def test_activities_are_the_networks_own_forward_rates(small, trained):
     assert np.all((acts[1] > 0) & (acts[1] < cfg.phi_max))
 
 
-def test_spiking_network_is_read_through_its_rate_twin(small):
+def test_spiking_network_is_read_through_its_rate_twin(mnist_small):
     spiking = Network((30, 10), Config(mode="spiking"), seed=3)
     twin = R.rate_twin(spiking)
     assert twin.config.mode == "rate" and twin.layer_sizes == spiking.layer_sizes
     for name in ("W", "b", "Y"):
         for a, b in zip(getattr(spiking, name), getattr(twin, name)):
             np.testing.assert_array_equal(a, b)
-    X = small.x_test[:20]
+    X = mnist_small.x_test[:20]
     acts = R.hidden_activities(spiking, X)
     cfg = spiking.config
     expected = cfg.phi_max / (
@@ -90,9 +84,9 @@ def test_knn_accuracy_agrees_with_a_brute_force_count():
         R.knn_accuracy(Z, y, k=0)
 
 
-def test_hidden_layers_cluster_more_cleanly_than_the_input(small, trained):
+def test_hidden_layers_cluster_more_cleanly_than_the_input(mnist_small, trained):
     """Fig. 6C, measured: nearest-neighbour accuracy and silhouette rise with depth."""
-    X, y = small.x_test[:600], small.y_test[:600]
+    X, y = mnist_small.x_test[:600], mnist_small.y_test[:600]
     acts = R.hidden_activities(trained, X)
     knn = [R.knn_accuracy(a, y, k=5) for a in acts]
     sil = [R.silhouette(a, y) for a in acts]
@@ -100,8 +94,8 @@ def test_hidden_layers_cluster_more_cleanly_than_the_input(small, trained):
     assert sil[1] > sil[0] and sil[2] > sil[1], sil
 
 
-def test_embedding_keeps_the_clusters(small, trained):
-    X, y = small.x_test[:400], small.y_test[:400]
+def test_embedding_keeps_the_clusters(mnist_small, trained):
+    X, y = mnist_small.x_test[:400], mnist_small.y_test[:400]
     hidden = R.hidden_activities(trained, X)[2]
     Z = R.embed(hidden, seed=0, perplexity=20)
     assert Z.shape == (400, 2) and np.all(np.isfinite(Z))
@@ -141,14 +135,14 @@ def test_best_correlation_finds_a_permuted_copy():
     )
 
 
-def test_local_rule_fields_resemble_backprop_more_than_shuffled(small):
+def test_local_rule_fields_resemble_backprop_more_than_shuffled(mnist_small):
     """Fig. 7C on a small scale: trained with different seeds, the local rule's receptive
     fields correlate with backprop's more than shuffled fields do."""
     local = Network((100, 10), Config(), seed=0)
     bp = backprop_network((100, 10), seed=1)
     for net in (local, bp):
-        net.fit(small.x_train, small.y_train, epochs=3, progress=False)
-    lit = (small.x_train > 0).mean(axis=0) > 0.05
+        net.fit(mnist_small.x_train, mnist_small.y_train, epochs=3, progress=False)
+    lit = (mnist_small.x_train > 0).mean(axis=0) > 0.05
     F, G = R.receptive_fields(local), R.receptive_fields(bp)
     best = R.best_correlations(F, G, lit)
     control = R.shuffled_correlations(F, G, np.random.default_rng(0), lit)
