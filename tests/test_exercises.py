@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -10,13 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import load_script
 from segdend_lite.course import checks
 
-_spec = importlib.util.spec_from_file_location(
-    "build_exercises", Path(__file__).resolve().parents[1] / "scripts" / "build_exercises.py"
-)
-ex = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ex)
+ex = load_script("scripts/build_exercises.py")
 
 CATALOGUE = checks.catalogue()
 EXERCISES = {n: e for n, e in CATALOGUE.items() if isinstance(e, checks.Exercise)}

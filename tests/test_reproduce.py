@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import load_script
 from segdend_lite.__main__ import main
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
@@ -201,13 +202,11 @@ def test_folder_with_another_configuration_is_refused(tmp_path):
         run_task(replace(task, test_images=100))
 
 
-def test_adopts_a_checkpoint_made_outside_the_command(tmp_path):
+def test_adopts_a_checkpoint_made_outside_the_command(tmp_path, mnist_small):
     """A run of `python -m segdend_lite train` (fit + checkpoint) copied into a task folder is
     continued; the same run copied under a task of another configuration is refused."""
-    from segdend_lite.data import load_mnist
-
     task = next(t for t in tiny_tasks(tmp_path / "t", seeds=(0,), epochs=2) if t.condition == "h1")
-    d = load_mnist("small", verbose=False)
+    d = mnist_small
     net = Network((500, 10), Config(), seed=0)
     folder = tmp_path / "adopted"
     fit(
@@ -427,7 +426,6 @@ def test_a_task_folder_in_the_old_format_resumes_through_the_command(tmp_path):
     """A fig7a folder written before the one history format (probes.json a list of dicts with
     whole epochs and ``angle_deg``) is resumed by ``reproduce --out``, to the weights and
     probes of an uninterrupted run; scripts/convert_histories.py converts it the same way."""
-    import importlib.util
     import math
     import shutil
     from pathlib import Path
@@ -443,11 +441,7 @@ def test_a_task_folder_in_the_old_format_resumes_through_the_command(tmp_path):
         for e, i, a in zip(new["epoch"], new["images"], new["angle_to_bp"])
     ]
     (folder / "probes.json").write_text(json.dumps(old))
-    spec = importlib.util.spec_from_file_location(
-        "convert", Path(__file__).resolve().parents[1] / "scripts" / "convert_histories.py"
-    )
-    convert = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(convert)
+    convert = load_script("scripts/convert_histories.py")
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     assert convert.main(["--check", str(copy)]) == 1
@@ -498,12 +492,6 @@ def test_estimate_measures_and_trains_nothing(tmp_path, capsys):
 
 
 def test_docs_experiments_page_is_written_from_the_registry():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "write_experiments_doc.py"
-    spec = importlib.util.spec_from_file_location("write_experiments_doc", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("scripts/write_experiments_doc.py")
     assert mod.main(["--check"]) == 0, "run `make docs` and commit docs/experiments.md"
     assert "| 3.7 | 3.3–4.1 |" in mod.page()  # fig8/sparse, from experiments.json
