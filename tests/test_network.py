@@ -210,16 +210,17 @@ def test_online_training_on_bundled_subset_learns(mnist_small):
 
 
 def test_hidden_layer_beats_no_hidden_layer_after_one_epoch(mnist_full):
-    """Full MNIST, one online epoch. Measured over seeds 0-3: 8.9-9.6 % without, 7.5-9.2 % with
-    the hidden layer (seed 0: 9.56 vs 9.17); after two epochs 8.8-9.3 vs 5.3-6.8 %. On the
-    5,000-image subset the hidden layer is still behind, so this needs the full set."""
+    """Full MNIST, one online epoch, a 100-unit hidden layer against none. Measured over seeds
+    0-3: 8.9-9.6 % without, 5.9-6.6 % with it (seed 0: 9.56 vs 5.90; with 500 hidden units,
+    9.56 vs 9.17 at several times the cost). On the 5,000-image subset the hidden layer is
+    still behind, so this needs the full set."""
     errs = {}
-    for sizes in [(10,), (500, 10)]:
+    for sizes in [(10,), (100, 10)]:
         net = Network(sizes, seed=0)
         net.fit(mnist_full.x_train, mnist_full.y_train, epochs=1, progress=False)
         errs[sizes] = net.evaluate(mnist_full.x_test, mnist_full.y_test)
-    assert errs[(500, 10)] < errs[(10,)], errs
-    assert errs[(500, 10)] < 10.0, errs
+    assert errs[(100, 10)] < errs[(10,)] - 2.0, errs
+    assert errs[(100, 10)] < 7.5, errs
 
 
 # ---------------------------------------------------------------- checkpoints and bad input
