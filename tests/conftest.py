@@ -56,9 +56,9 @@ class NotebookCells:
     """The code cells of ``notebooks/<name>.ipynb``, read from its JSON, to change and run in
     this process (IPython's own translation of ``%`` lines; working directory = notebooks/).
 
-    ``run(upto)`` runs cells ``0..upto`` (indices into ``self.sources``) in one namespace and
-    stops at the first exception; ``self.stdout[i]`` is what cell ``i`` printed and
-    ``self.error`` is ``(i, exception)`` or None."""
+    ``run(upto)`` runs cells ``0..upto`` (indices into ``self.sources``; ``run_cells`` the ones
+    given) in one namespace and stops at the first exception; ``self.stdout[i]`` is what cell
+    ``i`` printed and ``self.error`` is ``(i, exception)`` or None."""
 
     def __init__(self, name: str):
         nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
@@ -91,6 +91,10 @@ class NotebookCells:
         self.sources.insert(at, source)
 
     def run(self, upto: int) -> NotebookCells:
+        return self.run_cells(range(upto + 1))
+
+    def run_cells(self, indices) -> NotebookCells:
+        """Run the cells ``indices`` (in that order) in this object's namespace."""
         from IPython.core.inputtransformer2 import TransformerManager
         from IPython.display import display
 
@@ -103,7 +107,7 @@ class NotebookCells:
         old = os.getcwd()
         os.chdir(NOTEBOOKS)
         try:
-            for i in range(upto + 1):
+            for i in indices:
                 out = io.StringIO()
                 try:
                     with contextlib.redirect_stdout(out):

@@ -2,7 +2,8 @@
 
 Each test reads a course notebook's code cells (its JSON), changes one solution, runs the cells
 it needs in this process (``NotebookCells`` in conftest.py; quick mode, a private progress file)
-up to the cell that shows the behaviour, and looks at what happened. The notebooks themselves
+up to the cell that shows the behaviour (for a wrong exercise: the set-up cells, the function
+and its check only), and looks at what happened. The notebooks themselves
 run once, top to bottom in a kernel, under nbval (``make test``).
 """
 
@@ -86,9 +87,14 @@ def test_a_wrong_solution_in_a_course_notebook_fails_strict_runs(
 ):
     notebook_env.setenv(checks.STRICT_ENV, "1")
     cells = NotebookCells(notebook)
-    cells.replace(old, new)
+    defined = cells.replace(old, new)
     k = cells.check_cell(name)
-    cells.run(upto=k)
+    if "check_prediction(" in cells.sources[k]:  # a prediction is checked on what ran before
+        cells.run(upto=k)
+    else:  # an exercise: the set-up cells, the function, its check
+        setup = cells.index("course.checks import")
+        assert setup < defined < k
+        cells.run_cells([*range(setup + 1), defined, k])
     assert cells.error is not None, f"{notebook}: the wrong {name} passed its strict check"
     where, exc = cells.error
     assert where == k, f"cell {where} failed before the check cell {k}: {exc!r}"
