@@ -14,7 +14,7 @@ from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
 from segdend_lite.model.threads import DEFAULT_BLAS_THREADS, blas_threads
 from segdend_lite.data import load_data
-from segdend_lite.model.training import TrainingDiverged, fit, load_checkpoint
+from segdend_lite.model.training import SaturationWarning, TrainingDiverged, fit, load_checkpoint
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -393,19 +393,19 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings on the command line: one line ``warning: ...`` on stderr."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; every expected failure (bad values, OS errors, unreadable checkpoints
     or data, diverged training) is one line ``error: ...`` on stderr and exit code 2."""
     args = _parser().parse_args(argv)
-    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SaturationWarning)  # every epoch it happens
+        warnings.showwarning = _print_warning
         return _run(args, argv)
-    finally:
-        warnings.formatwarning = formatwarning
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
