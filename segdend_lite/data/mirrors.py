@@ -1,9 +1,10 @@
 """Downloading the four official MNIST ``.gz`` files from public mirrors, verified and capped.
 
-A mirror's file is refused if it is larger than :data:`MAX_GZIP_BYTES` (said by its
-``Content-Length`` or found while reading) or if it unpacks to more than :data:`MAX_IDX_BYTES`
-(the largest official file, the training images, is 9.9 MB packed and 47.0 MB unpacked), so a
-broken or hostile mirror cannot fill the memory; then the next mirror is tried.
+A mirror's file is refused if it unpacks to more than :data:`MAX_IDX_BYTES` (the largest
+official file, the training images, is 9.9 MB packed and 47.0 MB unpacked; unpacking stops at
+the limit) or if it is itself larger than :data:`MAX_GZIP_BYTES` (said by its
+``Content-Length`` or found while reading), so a broken or hostile mirror cannot fill the
+memory; then the next mirror is tried.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ DEFAULT_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
-#: Largest download accepted per file (bytes).
-MAX_GZIP_BYTES = 16 << 20
 #: Largest unpacked IDX file accepted (bytes).
 MAX_IDX_BYTES = 48 << 20
+#: Largest download accepted per file (bytes): gzip never needs much more than its content.
+MAX_GZIP_BYTES = MAX_IDX_BYTES + (1 << 20)
 
 
 class TooLarge(ValueError):
