@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument(
         "--blas-threads",
-        type=_count(0),
+        type=int,
         default=DEFAULT_BLAS_THREADS,
         metavar="N",
         help=f"spiking: BLAS threads while the engines run (default {DEFAULT_BLAS_THREADS}; "
