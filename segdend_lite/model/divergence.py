@@ -51,6 +51,9 @@ class TrainingDiverged(RuntimeError):
         self.epoch = epoch
         self.problems = list(problems)
 
+    def __reduce__(self):  # keep the details when sent back from a worker process
+        return type(self), (str(self), self.image, self.epoch, self.problems)
+
 
 class SaturationWarning(RuntimeWarning):
     """Training ran but does not learn: one class for (nearly) every image after an epoch."""

@@ -98,7 +98,9 @@ def fit(
         X_test = np.asarray(X_test)
         check_all_images(net, X_test, "test")
         y_test = net.check_labels(y_test, len(X_test))
-    with np.errstate(over="ignore"):  # exp overflow in sigma(-large) correctly gives 0
+    # exp overflow in sigma(-large) correctly gives 0; NaN ("invalid") is found by the checks
+    # of divergence.Watch, which stop training and say where
+    with np.errstate(over="ignore", invalid="ignore"):
         return _fit(
             net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch
         )
