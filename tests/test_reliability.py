@@ -38,8 +38,11 @@ def test_spiking_divergence_stops_fit_and_keeps_the_last_good_checkpoint(small, 
     net.fit(small.x_train[:20], small.y_train[:20], progress=False, checkpoint=ckpt)
     good = ckpt.read_bytes()
     net.config = net.config.replace(g_A=1e6)  # an apical conductance far too large
-    with np.errstate(all="ignore"), pytest.raises(
-        training.TrainingDiverged, match=r"training diverged at image 1 of epoch 2 \(layer 0"
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(
+            training.TrainingDiverged, match=r"training diverged at image 1 of epoch 2 \(layer 0"
+        ),
     ):
         net.fit(small.x_train[:20], small.y_train[:20], progress=False, checkpoint=ckpt)
     assert ckpt.read_bytes() == good  # the last good checkpoint is intact
