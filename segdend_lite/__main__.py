@@ -281,7 +281,8 @@ def resume_differences(args: argparse.Namespace, net: Network, run: dict) -> lis
         differs("--rule", args.rule, {v: k for k, v in RULES.items()}[cfg.hidden_update])
     if args.lr:
         given = tuple(float(v) for v in args.lr)
-        differs("--lr", " ".join(f"{v:g}" for v in given), " ".join(f"{v:g}" for v in net.lr))
+        if given != tuple(net.lr):
+            found.append(f"--lr {' '.join(map(repr, given))} (run: {' '.join(map(repr, net.lr))})")
     if args.seed is not None:
         differs("--seed", args.seed, net.seed)
     for dest in ("data", "batch_size"):

@@ -98,7 +98,7 @@ def test_resume_refuses_options_that_differ(tmp_path, tiny, capsys):
     for diff in (
         "--mode spiking (run: rate)",
         "--hidden 20 (run: 5)",
-        "--lr 5 5 (run: 0.21 0.21)",
+        "--lr 5.0 5.0 (run: 0.21 0.21)",
         "--seed 7 (run: 0)",
         "--batch-size 4 (run: 1)",
     ):
