@@ -17,9 +17,13 @@ def _exercise():
 
 @pytest.fixture
 def progress_path(tmp_path, monkeypatch):
+    """A progress file of its own, with recording on (as in the student notebooks)."""
     path = tmp_path / "progress.json"
     monkeypatch.setenv("SEGDEND_PROGRESS_FILE", str(path))
-    return path
+    record = getattr(checks, "record_progress", lambda on=True: None)
+    record(True)
+    yield path
+    record(False)
 
 
 @pytest.mark.parametrize(

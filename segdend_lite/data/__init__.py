@@ -34,6 +34,7 @@ from segdend_lite.data.dataset import (
     as_dataset,
     load_idx_folder,
     sha256_of_array,
+    source_name,
 )
 from segdend_lite.data.mirrors import DEFAULT_MIRRORS, download_mnist, mirrors_from_env
 from segdend_lite.data.mnist import (
@@ -74,5 +75,6 @@ __all__ = [
     "mirrors_from_env",
     "offline_mnist",
     "sha256_of_array",
+    "source_name",
     "write_cache",
 ]

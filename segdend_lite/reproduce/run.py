@@ -13,6 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
+from segdend_lite.data import source_name
 from segdend_lite.model.network import Network
 from segdend_lite.model.training import load_checkpoint
 from segdend_lite.reproduce.provenance import code_version, load_average, machine, now
@@ -136,7 +137,7 @@ def run_task(task: Task) -> dict:
             )
     info["status"] = "running"
     info["epochs_requested"] = task.epochs
-    info["data_source"] = source
+    info["data_source"] = source_name(source)  # no local folders in stored files
     run = {
         "command": task.command,
         **code_version(),
