@@ -21,8 +21,8 @@ from the same random draws, reorganised:
 Long stretches (test phases, long training phases) run in chunks of at most ``CHUNK`` steps
 with the state carried over, so the cost grows linearly with the length.
 
-With ``g_A > 0`` the somata feel the feedback: the input drive is still computed here in one
-product per chunk, then :func:`_step_coupled` steps through time with it.
+With ``g_A > 0`` the somata feel the feedback: :mod:`segdend_lite.model.coupled` steps through
+time, with the input drive computed here (:func:`input_drive`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import numpy as np
 
 from segdend_lite.model import neuron
 from segdend_lite.model.neuron import psp_taps, rate, sigma, thinned_counts
-from segdend_lite.model.step import feedback_signal
 from segdend_lite.model.spiking_state import (
     DT,
     PSP,
@@ -241,11 +240,13 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
         omega[p, edges[p] + start : edges[p + 1]] = 1.0 / (T - start)
     phi = cfg.phi_max
     p_in = [x[cols].astype(dtype) for x, cols in images]  # input rate / maximum rate
-    ev = _join(draws)
+    ev = join_events(draws)
     WT = [w.T for w in net.W]  # (n_pre, n_post), C-contiguous views
     WTc = [WT[0][cols] for _, cols in images]
-    if cfg.g_A != 0.0:
-        return _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test)
+    if cfg.g_A != 0.0 and L:  # the somata feel the feedback: step through time
+        from segdend_lite.model.coupled import run_coupled
+
+        return run_coupled(net, b, images, phases, draws, omega, learn)
     # accumulators (B, ...) per phase
     V_h = [np.zeros((B, P, n), dtype) for n in net.layer_sizes[:-1]]
     s_pre = [np.zeros((B, P, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]
@@ -348,7 +349,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     return out
 
 
-def _join(draws) -> list:
+def join_events(draws) -> list:
     """The candidate spikes of ``draws[i]`` (image i): for the input a list over images of
     (step, unit, u); for each layer one tuple (image, step, unit, u) over all images, in
     (image, step) order."""
@@ -435,78 +436,39 @@ def _advance(b, k, o, S, ap, w):
     b.X[k] = o.A @ S + o.B @ X
 
 
-def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test):
-    """``g_A > 0``: the input drive of all phases in one product per chunk, then
-    :func:`_step_coupled` through time, image by image."""
-    T_all = omega.shape[1]
-    edges = np.cumsum([0] + [T for T, _ in phases])
+def input_drive(net, b: BatchState, images, draws, omega, learn: bool):
+    """The first layer's basal input without its bias, ``W^0 s^in(t)``, for every step of the
+    images' phases (T_all, B, n_0), in one product per chunk; and, if ``learn``, image 0's
+    window means of the input PSPs per phase (P, 784). Advances the input's PSP state."""
+    dtype, T_all = net.dtype, omega.shape[1]
     key = net.spiking.psp[0].kernel_key
-    results, V_out = [], []
+    ev = [(d.events[0].step, d.events[0].unit, d.events[0].u) for d in draws]
+    out = np.empty((T_all, len(images), net.layer_sizes[0]), dtype)
+    means = 0.0
     for i, (x, cols) in enumerate(images):
-        parts, means = [], 0.0
+        p_in, WTc = x[cols].astype(dtype), net.W[0].T[cols]
         for sl in chunks(T_all):
-            o = psp_ops(*key, sl.stop - sl.start, net.dtype.str)
-            S = input_spikes(ev[0][i], p_in[i], sl, net.dtype)
-            d, m = _input_part(net, b, i, S, cols, WTc[i], sl, o, (o.K, o.C), omega, True)
-            parts.append(d)
-            means = means + m
-        drive = np.concatenate(parts)
-        st = SpikingState.zeros(net)
-        b_i = BatchState(
-            [X[i : i + 1] for X in b.X], [s[i : i + 1] for s in b.s], [v[i : i + 1] for v in b.V]
-        )
-        b_i.store(st)
-        for p, (T, label) in enumerate(phases):
-            d = drive[edges[p] : edges[p + 1]]
-            r = _step_coupled(net, st, d, means[p], T, label, draws[i].phase(p), test)
-            results.append(r)
-        V_out.append(r.V_out)
-        for k, p in enumerate(st.psp[1:], start=1):
-            b.X[k][i], b.s[k][i] = p.rows, p.s
-        for l, v in enumerate(st.V):
-            b.V[l][i] = v
-    return results if learn else np.stack(V_out)
+            o = psp_ops(*key, sl.stop - sl.start, dtype.str)
+            S = input_spikes(ev[i], p_in, sl, dtype)
+            d, m = _input_part(net, b, i, S, cols, WTc, sl, o, (o.K, o.C), omega, learn)
+            out[sl, i] = d
+            if learn and i == 0:
+                means = means + m
+    return out, means
 
 
-def _step_coupled(net, st, drive, s_in_mean, T, label, draws, test) -> PhaseResult:
-    """One phase stepped through time as :func:`~segdend_lite.model.step.simulate_phase` does,
-    with the first layer's input drive ``W^0 s^in(t)`` (T, n_0) and the window mean of the
-    input PSPs ``s_in_mean`` (784,) already computed."""
-    cfg, L, dtype = net.config, net.n_hidden, net.dtype
-    g_E, g_I = neuron.teaching_conductances(label, net.n_out, dtype)
-    V_t = [np.zeros((T, n), dtype) for n in net.layer_sizes]
-    V_a_t = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
-    s_t = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
-    r_out_t = np.zeros((T, net.n_out), dtype)
-    spikes = [0.0] * (L + 1)
-    s = None  # the PSPs of the layer below, for layers above the first
-    for t in range(T):
-        for l in range(L + 1):
-            if l == 0:
-                V_b = drive[t] + net.b[0]
-            else:
-                V_b = neuron.basal_potential(net.W[l], s, net.b[l])
-            if l < L:
-                V_a = neuron.apical_potential(net.Y[l], feedback_signal(net, st, l))
-                st.V[l] = neuron.euler_soma_step(st.V[l], V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A, DT)
-                V_a_t[l][t] = V_a
-            else:
-                I = neuron.teaching_current(st.V[l], g_E, g_I, cfg.E_E, cfg.E_I)
-                st.V[l] = neuron.euler_output_step(st.V[l], V_b, I, cfg.g_L, cfg.g_D, DT)
-                r_out_t[t] = rate(st.V[l], cfg.phi_max)
-            S = draws.spikes(l + 1, t, sigma(st.V[l]))
-            s = st.psp[l + 1].step(S)
-            spikes[l] += float(S.sum())
-            V_t[l][t] = st.V[l]
-            if l < L:
-                s_t[l][t] = s
-    start, _ = window(cfg, T, test)
-    delta = [None] * L if draws.delta is None else draws.delta[0]
-    return PhaseResult(
-        V_h=[V[start:].mean(axis=0) for V in V_t[:L]],
-        V_a=[plateau_means(V_a_t[h], start, delta[h]) for h in range(L)],
-        s_pre=[s_in_mean] + [s[start:].mean(axis=0) for s in s_t],
-        V_out=V_t[L][start:].mean(axis=0),
-        r_out=r_out_t[start:].mean(axis=0),
-        spikes=spikes,
-    )
+def advance_psp(net, b: BatchState, k: int, S: np.ndarray, key, omega=None):
+    """Advance population ``k``'s PSP state in ``b`` over the spikes ``S`` (T_all, B, n) of a
+    run; with ``omega`` (P, T_all), return image 0's window means of its PSPs per phase (P, n).
+    """
+    means = 0.0
+    for sl in chunks(len(S)):
+        o = psp_ops(*key, sl.stop - sl.start, net.dtype.str)
+        Sc = S[sl].transpose(1, 0, 2)  # (B, Tc, n)
+        X = b.X[k]
+        if omega is not None:
+            w = omega[:, sl]
+            means = means + (w @ o.K) @ Sc[0] + (w @ o.C) @ X[0]
+        b.s[k] = o.K[-1] @ Sc + o.C[-1] @ X
+        b.X[k] = o.A @ Sc + o.B @ X
+    return means if omega is not None else None
