@@ -35,47 +35,43 @@ from segdend_lite.model.spiking_state import DT, PhaseResult, apical_source, pla
 
 
 class Filtered:
-    """The PSPs of one population seen through weights ``WT`` (n, n') (or none), advanced one
-    step at a time: ``value = s(t) WT`` (B, n') from ``D = S(t) WT`` (B, n').
+    """The PSPs of one population seen through weights ``WT`` (n, n') (or none), one step at a
+    time: write ``D = S(t) WT`` (B, n') into :meth:`slot`, then :meth:`step` gives ``s(t) WT``.
 
-    Full kernel: the two exponential traces of :class:`~segdend_lite.model.spiking_state.PSP`,
-    projected. Truncated kernel: a ring of the last ``taps`` values of ``D``, weighted by
-    ``kappa(1..taps)`` in the order of the ring."""
+    Truncated kernel: ``s(t) WT = sum_k kappa(k) D(t - k + 1)`` over the stored ``D`` rows (the
+    state's last spikes, projected, come first). Full kernel: the two exponential traces of
+    :class:`~segdend_lite.model.spiking_state.PSP`, projected."""
 
-    def __init__(self, key, X: np.ndarray, s: np.ndarray, WT, dtype):
+    def __init__(self, key, X: np.ndarray, s: np.ndarray, WT, T: int, dtype):
         full, tau_s, tau_L, taps = key
         proj = (lambda A: A) if WT is None else (lambda A: A @ WT)
-        self.value = proj(s)  # s(t-1) WT
-        self.full = full
+        self.value = proj(s)  # s(t-1) WT, (B, n')
+        self.shape, self.full = self.value.shape, full
         if full:
-            self.d = np.exp(-DT / np.array([tau_L, tau_s], dtype))[:, None, None]
+            self.d = np.exp(-DT / np.array([tau_L, tau_s]))[:, None, None].astype(dtype)
             self.c = (np.array([1.0, -1.0]) / (tau_L - tau_s)).astype(dtype)
             self.traces = np.ascontiguousarray(proj(X).transpose(1, 0, 2))  # (2, B, n')
+            self.D = np.zeros(self.shape, dtype)
         else:
-            k = psp_taps(taps, tau_s, tau_L)
-            self.n = taps
-            # ring[t % taps] holds D(t); at step t slot j holds D(t - ((t - j) % taps))
-            j = np.arange(taps)
-            self.w = np.stack([k[(r - j) % taps] for r in range(taps)]).astype(dtype)
+            self.m = taps - 1
+            self.k = psp_taps(taps, tau_s, tau_L)[::-1].astype(dtype)  # kappa(taps), .., kappa(1)
+            self.D = np.zeros((self.m + T, self.value.size), dtype)
             hist = proj(X)  # (B, taps - 1, n'): S(t-1), S(t-2), ... projected
-            self.shape = self.value.shape
-            self.ring = np.zeros((taps, self.value.size), dtype)
-            for r in range(taps - 1):
-                self.ring[(-1 - r) % taps] = hist[:, r].reshape(-1)
-            self.t = 0
+            for r in range(self.m):
+                self.D[self.m - 1 - r] = hist[:, r].reshape(-1)
 
-    def step(self, D: np.ndarray) -> np.ndarray:
-        """Add this step's ``D`` (B, n') and return ``s(t) WT`` (B, n')."""
+    def slot(self, t: int) -> np.ndarray:
+        """Where ``D(t)`` (B, n') goes."""
+        return self.D if self.full else self.D[self.m + t].reshape(self.shape)
+
+    def step(self, t: int) -> np.ndarray:
+        """``s(t) WT`` (B, n'), once ``D(t)`` is in its slot."""
         if self.full:
-            self.traces += D
+            self.traces += self.D
             self.traces *= self.d
-            self.value = self.c @ self.traces.reshape(2, -1)
-            self.value = self.value.reshape(self.traces.shape[1:])
+            self.value = (self.c @ self.traces.reshape(2, -1)).reshape(self.shape)
         else:
-            r = self.t % self.n
-            self.ring[r] = D.reshape(-1)
-            self.value = (self.w[r] @ self.ring).reshape(self.shape)
-            self.t += 1
+            self.value = (self.k @ self.D[t : t + self.m + 1]).reshape(self.shape)
         return self.value
 
 
@@ -117,11 +113,11 @@ def run_coupled(net, b, images, phases, draws, omega, learn: bool):
     WT = [w.T for w in net.W]
     gWT = [cfg.g_B * w for w in WT[1:L]] + [cfg.g_D * WT[L]]  # g_B W^T, and g_D W^T (output)
     # the layers above see each hidden layer's PSPs through their weights
-    up = [Filtered(key, b.X[h + 1], b.s[h + 1], gWT[h], dtype) for h in range(L)]
+    up = [Filtered(key, b.X[h + 1], b.s[h + 1], gWT[h], T_all, dtype) for h in range(L)]
     src = [apical_source(net, h) for h in range(L)]
     spiking_fb = cfg.spiking_feedback
     sources = sorted(set(src))
-    own = {k: Filtered(key, b.X[k + 1], b.s[k + 1], None, dtype) for k in sources}
+    own = {k: Filtered(key, b.X[k + 1], b.s[k + 1], None, T_all, dtype) for k in sources}
     if not spiking_fb:
         own = {}
     gAYT = [cfg.g_A * y.T for y in net.Y]  # g_A Y^T (n_src, n_h)
@@ -135,10 +131,12 @@ def run_coupled(net, b, images, phases, draws, omega, learn: bool):
     V_t = [np.empty((T_all + 1, B, n), dtype) for n in sizes]  # row 0: the state before
     for l in range(L + 1):
         V_t[l][0] = b.V[l]
-    S_t = [np.empty((T_all, B, n), dtype) for n in sizes]
+    flat = [v.reshape(T_all + 1, -1) for v in V_t]
+    S_t = [np.zeros((T_all, B, n), dtype) for n in sizes]
     fb_t = {k: np.empty((T_all, B, sizes[k]), dtype) for k in sources}  # apical signal (t-1)
     phi = cfg.phi_max
     gb = [cfg.g_B * b_l for b_l in net.b[1:L]]
+    kept = [[] for _ in sizes]  # per layer and step, the cells that spiked (B == 1)
     for t in range(T_all):
         # what the apical dendrites receive now: their source's signal of step t-1
         for k in sources:
@@ -155,14 +153,35 @@ def run_coupled(net, b, images, phases, draws, omega, learn: bool):
                 np.multiply(V_t[l][t], a, out=V)
                 V += drive
                 V += c
-            S = S_t[l][t]
-            S.reshape(-1)[:] = cand[l].spikes(t, V.reshape(-1), V.size)
+            C = cand[l]
+            k0, k1 = C.bounds[t], C.bounds[t + 1]
+            cells = C.cells[k0:k1]
+            spiked = cells[flat[l][t + 1][cells] > C.logit[k0:k1]]  # thinning: u < sigma(V)
             if l < L:  # the layer above's drive: g_B V^b, or g_D W s for the output
-                drive = up[l].step(S @ gWT[l])
+                if B == 1:
+                    kept[l].append(spiked)
+                    np.add.reduce(gWT[l][spiked], axis=0, out=up[l].slot(t)[0])
+                else:
+                    S = S_t[l][t]
+                    S.reshape(-1)[:] = np.bincount(spiked, minlength=S.size)
+                    np.matmul(S, gWT[l], out=up[l].slot(t))
+                drive = up[l].step(t)
                 if l + 1 < L:
                     drive = drive + gb[l]
+            else:
+                S_t[l][t].reshape(-1)[:] = np.bincount(spiked, minlength=V.size)
             if l in own:
-                own[l].step(S)
+                if l < L and B == 1:
+                    S_t[l][t, 0] = np.bincount(spiked, minlength=V.size)
+                np.copyto(own[l].slot(t), S_t[l][t])
+                own[l].step(t)
+    if B == 1:
+        for l in range(L):
+            if l not in own:
+                steps = np.repeat(np.arange(T_all), [len(k) for k in kept[l]])
+                n = sizes[l]
+                cells = steps * n + np.concatenate(kept[l]).astype(np.int64)
+                S_t[l].reshape(-1)[:] = np.bincount(cells, minlength=S_t[l].size)
     V_t = [v[1:] for v in V_t]
     V = [v[-1] for v in V_t]
     return _results(net, b, V, V_t, S_t, fb_t, s_in_means, omega, edges, draws, learn)
