@@ -50,7 +50,7 @@ class Filtered:
         if full:
             self.d = np.exp(-DT / np.array([tau_L, tau_s]))[:, None, None].astype(dtype)
             self.c = (np.array([1.0, -1.0]) / (tau_L - tau_s)).astype(dtype)
-            self.traces = np.ascontiguousarray(proj(X).transpose(1, 0, 2))  # (2, B, n')
+            self.traces = proj(X).transpose(1, 0, 2).copy()  # (2, B, n')
             self.D = np.zeros(self.shape, dtype)
         else:
             self.m = taps - 1
@@ -103,7 +103,7 @@ def run_coupled(net, b, images, phases, draws, omega, learn: bool):
     T_all = omega.shape[1]
     edges = np.cumsum([0] + [T for T, _ in phases])
     sizes = net.layer_sizes
-    key = net.spiking.psp[0].kernel_key
+    key = fast.kernel_key(cfg)
     ev = fast.join_events(draws)
     cand = [Candidates(ev[l + 1], n, T_all, dtype) for l, n in enumerate(sizes)]
     # g_B V^b_0(t) for every step: the input's part, computed once (T_all, B, n_0)
@@ -190,7 +190,7 @@ def run_coupled(net, b, images, phases, draws, omega, learn: bool):
 def _results(net, b, V, V_t, S_t, fb_t, s_in_means, omega, edges, draws, learn):
     """The carried-over state and the window averages, from the stored steps."""
     cfg, L, P = net.config, net.n_hidden, omega.shape[0]
-    key = net.spiking.psp[0].kernel_key
+    key = fast.kernel_key(cfg)
     b.V = [v.copy() for v in V]
     s_pre = [s_in_means]
     for l in range(L + 1):

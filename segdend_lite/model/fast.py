@@ -33,7 +33,8 @@ from functools import lru_cache
 import numpy as np
 
 from segdend_lite.model import neuron
-from segdend_lite.model.neuron import psp_taps, rate, sigma, thinned_counts
+from segdend_lite.model.draws import thinned_counts
+from segdend_lite.model.neuron import psp_taps, rate, sigma
 from segdend_lite.model.spiking_state import (
     DT,
     PSP,
@@ -113,11 +114,32 @@ def psp_ops(full: bool, tau_s: float, tau_L: float, taps: int, T: int, dtype: st
     return PSPOps(*(np.ascontiguousarray(a, dtype=dtype) for a in (K, C, A, B)))
 
 
-def psp_block(psp: PSP, S: np.ndarray) -> np.ndarray:
-    """All ``s(t)`` (T, n) of a stretch with spikes ``S`` (T, n); advances ``psp``'s state."""
-    o, X = psp_ops(*psp.kernel_key, len(S), psp.dtype.str), psp.rows
+def kernel_key(cfg) -> tuple:
+    """What fixes the PSP filter (the same for every population): ``(full, tau_s, tau_L,
+    taps)``, the arguments of :func:`psp_ops` before ``T``."""
+    return (cfg.kernel == "full", cfg.tau_s, cfg.tau_L, cfg.kernel_taps)
+
+
+def psp_rows(psp: PSP) -> np.ndarray:
+    """The state of a :class:`PSP` as the rows ``X`` (m, n) of :class:`PSPOps`: the traces
+    ``a_L``, ``a_s`` (full kernel) or the last spikes, most recent first (truncated)."""
+    return np.stack([psp.a_L, psp.a_s]) if psp.full else psp.hist
+
+
+def set_psp_rows(psp: PSP, X: np.ndarray) -> None:
+    """Put the rows ``X`` (m, n) back into a :class:`PSP` (the inverse of :func:`psp_rows`)."""
+    if psp.full:
+        psp.a_L, psp.a_s = X[0].copy(), X[1].copy()
+    else:
+        psp.hist = X.copy()
+
+
+def psp_block(psp: PSP, S: np.ndarray, key: tuple) -> np.ndarray:
+    """All ``s(t)`` (T, n) of a stretch with spikes ``S`` (T, n); advances ``psp``'s state.
+    ``key``: :func:`kernel_key`."""
+    o, X = psp_ops(*key, len(S), psp.dtype.str), psp_rows(psp)
     s = o.K @ S + o.C @ X
-    psp.rows = o.A @ S + o.B @ X
+    set_psp_rows(psp, o.A @ S + o.B @ X)
     psp.s = s[-1].copy()
     return s
 
@@ -168,7 +190,7 @@ class BatchState:
     @classmethod
     def of(cls, st: SpikingState) -> BatchState:
         return cls(
-            [p.rows[None].copy() for p in st.psp],
+            [psp_rows(p)[None].copy() for p in st.psp],
             [p.s[None].copy() for p in st.psp],
             [v[None].copy() for v in st.V],
         )
@@ -177,7 +199,7 @@ class BatchState:
     def zeros(cls, net, B: int) -> BatchState:
         st = SpikingState.zeros(net)
         return cls(
-            [np.repeat(p.rows[None], B, 0) for p in st.psp],
+            [np.repeat(psp_rows(p)[None], B, 0) for p in st.psp],
             [np.repeat(p.s[None], B, 0) for p in st.psp],
             [np.repeat(v[None], B, 0) for v in st.V],
         )
@@ -185,7 +207,7 @@ class BatchState:
     def store(self, st: SpikingState) -> None:
         """Write image 0's state back into ``st``."""
         for p, X, s in zip(st.psp, self.X, self.s):
-            p.rows = X[0]
+            set_psp_rows(p, X[0])
             p.s = s[0].copy()
         st.V = [v[0].copy() for v in self.V]
 
@@ -219,7 +241,7 @@ def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn
 def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
-    ``draws[i]`` (:class:`~segdend_lite.model.spiking_state.Draws` of all the phases), from
+    ``draws[i]`` (:class:`~segdend_lite.model.draws.Draws` of all the phases), from
     state ``b`` (advanced in place).
 
     ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning
@@ -257,15 +279,15 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     ap = _Apical(net, P, B, keep_rows)
     rate_feedback = not cfg.spiking_feedback
     a_h = 1.0 - cfg.g_L - cfg.g_B
-    psp = net.spiking.psp
+    key = kernel_key(cfg)
     for sl in chunks(T_all):
         Tc = sl.stop - sl.start
         w = omega[:, sl]
         V_start = [v.copy() for v in b.V] if rate_feedback else None
         # the same PSP kernel for every population: one set of hidden-soma operators
-        G, H, q, p_h = hidden_ops(psp[0].kernel_key, a_h, cfg.g_B, Tc, dtype.str)
+        G, H, q, p_h = hidden_ops(key, a_h, cfg.g_B, Tc, dtype.str)
         # ---- first hidden layer (or the output's dendrite) from the input spikes
-        o_in = psp_ops(*psp[0].kernel_key, Tc, dtype.str)
+        o_in = psp_ops(*key, Tc, dtype.str)
         F = (G, H) if L else (o_in.K, o_in.C)
         drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
         for i, (x, cols) in enumerate(images):
@@ -288,7 +310,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     V_h[l] += w @ V
                     spikes[:, l] += _phase_counts(S, edges, sl)
                 # PSPs of layer l feed the layer above
-                o = psp_ops(*psp[l + 1].kernel_key, Tc, dtype.str)
+                o = psp_ops(*key, Tc, dtype.str)
                 X = b.X[l + 1]
                 D = S @ WT[l + 1]
                 XW = X @ WT[l + 1]
@@ -322,7 +344,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     ap.add(L + 1, rate(V_start[L], phi), R, w)
                 S = _neuron_spikes(ev[L + 1], V, sl)
                 spikes[:, L] += _phase_counts(S, edges, sl)
-                o = psp_ops(*psp[L + 1].kernel_key, Tc, dtype.str)
+                o = psp_ops(*key, Tc, dtype.str)
                 _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
         return V_out[:, -1]
@@ -441,7 +463,7 @@ def input_drive(net, b: BatchState, images, draws, omega, learn: bool):
     images' phases (T_all, B, n_0), in one product per chunk; and, if ``learn``, image 0's
     window means of the input PSPs per phase (P, 784). Advances the input's PSP state."""
     dtype, T_all = net.dtype, omega.shape[1]
-    key = net.spiking.psp[0].kernel_key
+    key = kernel_key(net.config)
     ev = [(d.events[0].step, d.events[0].unit, d.events[0].u) for d in draws]
     out = np.empty((T_all, len(images), net.layer_sizes[0]), dtype)
     means = 0.0

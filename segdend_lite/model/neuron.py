@@ -126,33 +126,6 @@ def poisson_counts(rate, T: int, rng: np.random.Generator, dt: float = 1.0) -> n
     return rng.poisson(np.asarray(rate) * dt, size=(T,) + np.shape(rate))
 
 
-def candidate_events(
-    rng: np.random.Generator, lam_max: float, T: int, n: int, dtype=np.float64
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate spikes of ``n`` units over ``T`` steps: a Poisson process at the maximum rate
-    ``lam_max`` (spikes per unit per step), for thinning (:func:`thinned_counts`).
-
-    Per step, a Poisson(``n lam_max``) number of candidates, each at a unit drawn uniformly,
-    with its own uniform number ``u`` in [0, 1). Drawn in this order: the T counts, the units,
-    the ``u``. Returns ``step``, ``unit`` (int32) and ``u`` (``dtype``), each (K,), in step order.
-    """
-    counts = rng.poisson(lam_max * n, size=T)
-    unit = rng.integers(0, n, size=int(counts.sum()), dtype=np.int32)
-    u = rng.random(len(unit), dtype=dtype)
-    return np.repeat(np.arange(T, dtype=np.int32), counts), unit, u
-
-
-def thinned_counts(p: np.ndarray, u: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
-    """Spike counts (size,) from candidates at ``cells`` (K,), each kept if ``u < p`` (K,).
-
-    Thinning (Lewis & Shedler 1979): keeping each candidate of a Poisson process of rate
-    ``lam_max`` with probability ``p = lam / lam_max`` gives a Poisson process of rate ``lam``;
-    with rates constant within a step, the count in each cell (step, unit) is exactly
-    Poisson(``lam dt``), independent across cells.
-    """
-    return np.bincount(cells[u < p], minlength=size)
-
-
 def euler_soma_step(V, V_b, V_a, g_L: float, g_B: float, g_A: float, dt: float = 1.0):
     """One forward-Euler step of the hidden soma (paper eq. 1 with ``C_m = 1``, ``V_R = 0``):
     ``V + dt (-g_L V + g_B (V_b - V) + g_A (V_a - V))``. Any shapes that broadcast."""
