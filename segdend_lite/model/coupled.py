@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.model import fast
-from segdend_lite.model.neuron import psp_taps, rate, teaching_conductances
+from segdend_lite.model.neuron import psp_taps, rate
 from segdend_lite.model.spiking_state import DT, PhaseResult, apical_source, plateau_means
 
 
@@ -122,11 +122,10 @@ def run_coupled(net, b, images, phases, draws, omega, learn: bool):
         own = {}
     gAYT = [cfg.g_A * y.T for y in net.Y]  # g_A Y^T (n_src, n_h)
     a_h = 1.0 - cfg.g_L - cfg.g_B - cfg.g_A  # eq. 1: V <- a_h V + g_B V^b + g_A V^a
-    out = []  # per phase: eqs. 18-19, V <- a V + g_D V^b + c (per unit)
+    out = []  # per phase, the output soma (eqs. 18-19) as V <- a V + g_D W s + c
     for _, label in phases:
-        g_E, g_I = teaching_conductances(label, net.n_out, dtype)
-        a = (1.0 - cfg.g_L - cfg.g_D - g_E - g_I).astype(dtype)
-        out.append((a, cfg.g_D * net.b[L] + g_E * cfg.E_E + g_I * cfg.E_I))
+        a, c = fast.output_recursion(net, label)
+        out.append((a, cfg.g_D * net.b[L] + (0.0 if c is None else c)))
     phase_of = np.repeat(np.arange(P), np.diff(edges)).tolist()
     V_t = [np.empty((T_all + 1, B, n), dtype) for n in sizes]  # row 0: the state before
     for l in range(L + 1):
