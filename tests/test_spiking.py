@@ -24,8 +24,9 @@ def test_psp_kernel_integrates_to_one_and_truncation_to_half():
 
 
 def test_psp_filter_traces_equal_convolution():
-    """Both forms of the filter (traces step by step, matrices for a phase) equal the direct
-    convolution with the kernel, across two phases (state carried over)."""
+    """Every form of the filter (the convolution ``neuron.psp_filter``, traces step by step,
+    matrices for a phase) equals the direct sum over the kernel, across two phases (state
+    carried over)."""
     rng = np.random.default_rng(0)
     S = rng.poisson(0.3, size=(120, 4)).astype(float)
     for kernel, taps in (("full", 120), ("truncated", 10)):
@@ -38,6 +39,7 @@ def test_psp_filter_traces_equal_convolution():
         blocker = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
         key = (kernel == "full", 3.0, 10.0, 10)
         blocked = np.concatenate([psp_block(blocker, S[:53], key), psp_block(blocker, S[53:], key)])
+        np.testing.assert_allclose(neuron.psp_filter(S, k), direct, atol=1e-12)
         np.testing.assert_allclose(stepped, direct, atol=1e-12)
         np.testing.assert_allclose(blocked, direct, atol=1e-12)
 
