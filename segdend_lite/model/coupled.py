@@ -95,13 +95,13 @@ class Candidates:
         return np.bincount(cells[V[cells] > self.logit[k0:k1]], minlength=size)
 
 
-def run_coupled(net, b, images, phases, draws, omega, learn: bool):
+def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     """:func:`segdend_lite.model.fast.run` for ``g_A > 0`` and at least one hidden layer (same
     arguments, same results)."""
     cfg, dtype, L = net.config, net.dtype, net.n_hidden
     B, P = len(images), len(phases)
+    omega, edges, _ = fast.windows(net, phases, test)
     T_all = omega.shape[1]
-    edges = np.cumsum([0] + [T for T, _ in phases])
     sizes = net.layer_sizes
     key = fast.kernel_key(cfg)
     ev = fast.join_events(draws)

@@ -21,8 +21,9 @@ from the same random draws, reorganised:
 Long stretches (test phases, long training phases) run in chunks of at most ``CHUNK`` steps
 with the state carried over, so the cost grows linearly with the length.
 
-With ``g_A > 0`` the somata feel the feedback: :mod:`segdend_lite.model.coupled` steps through
-time, with the input drive computed here (:func:`input_drive`).
+With ``g_A > 0`` (and a hidden layer) the somata feel the feedback:
+:func:`segdend_lite.model.coupled.run` steps through time instead, with the input drive computed
+here (:func:`input_drive`); :func:`segdend_lite.model.spiking.fast_engine` picks the one.
 """
 
 from __future__ import annotations
@@ -238,6 +239,21 @@ def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn
     return out, means
 
 
+def windows(net, phases, test: bool = False):
+    """The averaging windows of consecutive ``phases`` (list of (T_p, label_p)) as weights
+    ``omega`` (P, T_all): ``omega @ X`` is each phase's window mean of the rows of ``X``
+    (T_all, ...); also the phases' edges (P + 1,) and window starts (within each phase)."""
+    lengths = [T for T, _ in phases]
+    edges = np.cumsum([0] + lengths)
+    omega = np.zeros((len(phases), int(edges[-1])), net.dtype)
+    starts = []
+    for p, T in enumerate(lengths):
+        start, _ = window(net.config, T, test=test)
+        starts.append(start)
+        omega[p, edges[p] + start : edges[p + 1]] = 1.0 / (T - start)
+    return omega, edges, starts
+
+
 def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
@@ -250,25 +266,16 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     phase (from ``settle`` to the end).
     """
     cfg, dtype, L = net.config, net.dtype, net.n_hidden
+    if cfg.g_A != 0.0 and L:
+        raise ValueError("with g_A > 0 the somata feel the feedback: use coupled.run")
     B, P = len(images), len(phases)
-    lengths = [T for T, _ in phases]
-    edges = np.cumsum([0] + lengths)
+    omega, edges, starts = windows(net, phases, test)
     T_all = int(edges[-1])
-    omega = np.zeros((P, T_all), dtype)
-    starts = []
-    for p, T in enumerate(lengths):
-        start, _ = window(cfg, T, test=test)
-        starts.append(start)
-        omega[p, edges[p] + start : edges[p + 1]] = 1.0 / (T - start)
     phi = cfg.phi_max
     p_in = [x[cols].astype(dtype) for x, cols in images]  # input rate / maximum rate
     ev = join_events(draws)
     WT = [w.T for w in net.W]  # (n_pre, n_post), C-contiguous views
     WTc = [WT[0][cols] for _, cols in images]
-    if cfg.g_A != 0.0 and L:  # the somata feel the feedback: step through time
-        from segdend_lite.model.coupled import run_coupled
-
-        return run_coupled(net, b, images, phases, draws, omega, learn)
     # accumulators (B, ...) per phase
     V_h = [np.zeros((B, P, n), dtype) for n in net.layer_sizes[:-1]]
     s_pre = [np.zeros((B, P, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]

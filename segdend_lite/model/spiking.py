@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.model import fast, learning
+from segdend_lite.model import coupled, fast, learning
 from segdend_lite.model.draws import Draws
 from segdend_lite.model.spiking_state import (
     PhaseResult,
@@ -48,6 +48,13 @@ TEST_BATCH = 4
 COUPLED_TEST_BATCH = 16
 
 
+def fast_engine(net):
+    """The fast engine's ``run`` for this network: :func:`segdend_lite.model.fast.run`, or with
+    ``g_A > 0`` and a hidden layer, where the somata feel the feedback,
+    :func:`segdend_lite.model.coupled.run` (same arguments, same results)."""
+    return coupled.run if net.config.g_A != 0.0 and net.n_hidden else fast.run
+
+
 def run_phase(
     net, x, cols, T, label, draws=None, test=False, engine=None, record=None
 ) -> PhaseResult:
@@ -67,7 +74,7 @@ def run_phase(
     if draws is None:
         draws = Draws.draw(net, net.rng, T, len(cols))
     b = fast.BatchState.of(net.spiking)
-    (r,) = fast.run(net, b, [(x, cols)], [(T, label)], [draws], test=test)
+    (r,) = fast_engine(net)(net, b, [(x, cols)], [(T, label)], [draws], test=test)
     b.store(net.spiking)
     return r
 
@@ -112,7 +119,7 @@ def learn_one(
     if engine == "fast":
         draws = Draws.draw(net, net.rng, (T_f, T_t), len(cols))
         b = fast.BatchState.of(net.spiking)
-        f, t = fast.run(net, b, [(x, cols)], [(T_f, None), (T_t, label)], [draws])
+        f, t = fast_engine(net)(net, b, [(x, cols)], [(T_f, None), (T_t, label)], [draws])
         b.store(net.spiking)
     else:
         if same_draws:
@@ -162,7 +169,7 @@ def output_voltage(
         images = [(x, np.flatnonzero(x)) for x in X[i0 : i0 + batch]]
         draws = [Draws.draw(net, rng, T, len(cols)) for _, cols in images]  # in image order
         b = fast.BatchState.zeros(net, len(images))
-        out[i0 : i0 + len(images)] = fast.run(
+        out[i0 : i0 + len(images)] = fast_engine(net)(
             net, b, images, [(T, None)], draws, learn=False, test=True
         )
     return out
