@@ -53,7 +53,8 @@ def _test_floor(net, X_test) -> tuple[float, float]:
     """Per test image (ms): the fast engine's input products ``(G S) W^T`` (chunks of
     ``CHUNK`` steps) alone, and drawing the candidate spikes alone."""
     from segdend_lite.model.draws import Draws
-    from segdend_lite.model.fast import chunks, hidden_ops, input_spikes, kernel_key
+    from segdend_lite.model.blocks import chunks, hidden_ops, kernel_key
+    from segdend_lite.model.fast import input_spikes
 
     cfg, T = net.config, net.config.test_length
     rng = np.random.default_rng(0)
@@ -510,7 +511,7 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
     """Angle between the local and the backprop update of the first hidden layer, per image and
     for the sums of ``block`` consecutive updates, over ``n`` training images (training on)."""
     from segdend_lite.model import learning
-    from segdend_lite.model.fast import BatchState
+    from segdend_lite.model.blocks import BatchState
     from segdend_lite.model.spiking import fast_engine
     from segdend_lite.model.draws import Draws
     from segdend_lite.model.spiking_state import phase_lengths

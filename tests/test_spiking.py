@@ -8,7 +8,7 @@ import pytest
 from segdend_lite import Config, Network
 from segdend_lite.model import neuron, spiking
 from segdend_lite.model.draws import candidate_events, thinned_counts
-from segdend_lite.model.fast import psp_block, soma_block
+from segdend_lite.model.blocks import psp_block, soma_block
 from segdend_lite.model.spiking_state import PSP
 
 F64 = dict(mode="spiking", dtype="float64")

@@ -120,7 +120,7 @@ def test_output_error_formula_is_written_once_in_the_package():
 
 # ------------------------------------------------------- one spiking loop, the fast engine apart
 
-ENGINE = ("fast", "coupled", "draws")  # the fast engine's modules, under segdend_lite.model
+ENGINE = ("fast", "coupled", "draws", "blocks")  # the fast engine's modules (segdend_lite.model)
 #: The equations the step loop applies once per step; an engine calling them copies the loop.
 PER_STEP = {
     "euler_soma_step",

@@ -19,7 +19,7 @@ the steps:
 Per 1-ms step, layer by layer from the bottom (the order of the step engine,
 :func:`segdend_lite.model.step.simulate_phase`): the Euler step of each soma, eq. 1 for a hidden
 layer, ``V <- (1 - g_L - g_B - g_A) V + g_B V^b + g_A V^a`` (:func:`neuron.euler_soma_step`
-rearranged), eqs. 18-19 for the output (:func:`fast.output_recursion`); its spikes; their PSPs.
+rearranged), eqs. 18-19 for the output (:func:`blocks.output_recursion`); its spikes; their PSPs.
 After the steps: the window averages and the carried-over PSP state, from the stored spikes, with
 the fast engine's PSP operators. Test images run as a batch (``B`` rows). Tested equal to the step
 engine from the same draws (tests/test_spiking.py).
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.model import fast
+from segdend_lite.model import blocks, fast
 from segdend_lite.model.neuron import psp_taps, rate
 from segdend_lite.model.spiking_state import DT, PhaseResult, apical_source, plateau_means
 
@@ -103,7 +103,7 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     omega, edges, _ = fast.windows(net, phases, test)
     T_all = omega.shape[1]
     sizes = net.layer_sizes
-    key = fast.kernel_key(cfg)
+    key = blocks.kernel_key(cfg)
     ev = fast.join_events(draws)
     cand = [Candidates(ev[l + 1], n, T_all, dtype) for l, n in enumerate(sizes)]
     # g_B V^b_0(t) for every step: the input's part, computed once (T_all, B, n_0)
@@ -124,7 +124,7 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     a_h = 1.0 - cfg.g_L - cfg.g_B - cfg.g_A  # eq. 1: V <- a_h V + g_B V^b + g_A V^a
     out = []  # per phase, the output soma (eqs. 18-19) as V <- a V + g_D W s + c
     for _, label in phases:
-        a, c = fast.output_recursion(net, label)
+        a, c = blocks.output_recursion(net, label)
         out.append((a, cfg.g_D * net.b[L] + (0.0 if c is None else c)))
     phase_of = np.repeat(np.arange(P), np.diff(edges)).tolist()
     V_t = [np.empty((T_all + 1, B, n), dtype) for n in sizes]  # row 0: the state before
@@ -189,7 +189,7 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
 def _results(net, b, V, V_t, S_t, fb_t, s_in_means, omega, edges, draws, learn):
     """The carried-over state and the window averages, from the stored steps."""
     cfg, L, P = net.config, net.n_hidden, omega.shape[0]
-    key = fast.kernel_key(cfg)
+    key = blocks.kernel_key(cfg)
     b.V = [v.copy() for v in V]
     s_pre = [s_in_means]
     for l in range(L + 1):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.model import coupled, fast, learning
+from segdend_lite.model.blocks import BatchState
 from segdend_lite.model.draws import Draws
 from segdend_lite.model.spiking_state import (
     PhaseResult,
@@ -73,7 +74,7 @@ def run_phase(
         return simulate_phase(net, net.spiking, x, T, label, spikes, test, record, delta)
     if draws is None:
         draws = Draws.draw(net, net.rng, T, len(cols))
-    b = fast.BatchState.of(net.spiking)
+    b = BatchState.of(net.spiking)
     (r,) = fast_engine(net)(net, b, [(x, cols)], [(T, label)], [draws], test=test)
     b.store(net.spiking)
     return r
@@ -118,7 +119,7 @@ def learn_one(
     engine = engine or cfg.engine
     if engine == "fast":
         draws = Draws.draw(net, net.rng, (T_f, T_t), len(cols))
-        b = fast.BatchState.of(net.spiking)
+        b = BatchState.of(net.spiking)
         f, t = fast_engine(net)(net, b, [(x, cols)], [(T_f, None), (T_t, label)], [draws])
         b.store(net.spiking)
     else:
@@ -168,7 +169,7 @@ def output_voltage(
     for i0 in range(0, len(X), batch):
         images = [(x, np.flatnonzero(x)) for x in X[i0 : i0 + batch]]
         draws = [Draws.draw(net, rng, T, len(cols)) for _, cols in images]  # in image order
-        b = fast.BatchState.zeros(net, len(images))
+        b = BatchState.zeros(net, len(images))
         out[i0 : i0 + len(images)] = fast_engine(net)(
             net, b, images, [(T, None)], draws, learn=False, test=True
         )
