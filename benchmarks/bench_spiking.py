@@ -53,7 +53,7 @@ def _test_floor(net, X_test) -> tuple[float, float]:
     """Per test image (ms): the fast engine's input products ``(G S) W^T`` (chunks of
     ``CHUNK`` steps) alone, and drawing the candidate spikes alone."""
     from segdend_lite.model.draws import Draws
-    from segdend_lite.model.blocks import chunks, hidden_ops, kernel_key
+    from segdend_lite.model.blocks import chunks, hidden_ops, hidden_recursion, kernel_key
     from segdend_lite.model.fast import input_spikes
 
     cfg, T = net.config, net.config.test_length
@@ -66,7 +66,7 @@ def _test_floor(net, X_test) -> tuple[float, float]:
     for (x, cols), d in zip(images, draws):
         ev = (d.events[0].step, d.events[0].unit, d.events[0].u)
         for sl in chunks(T):
-            a_h, Tc = 1.0 - cfg.g_L - cfg.g_B, sl.stop - sl.start
+            a_h, Tc = hidden_recursion(cfg), sl.stop - sl.start
             G = hidden_ops(kernel_key(cfg), a_h, cfg.g_B, Tc, net.dtype.str)
             S = input_spikes(ev, x[cols], sl, net.dtype)
             work.append((G[0], S, net.W[0].T[cols]))

@@ -86,6 +86,28 @@ def test_euler_soma_converges_to_k_B_times_basal():
     assert v == pytest.approx(V[-1, 0], rel=1e-12)
 
 
+@pytest.mark.parametrize("g_A", [0.0, 0.05, 0.6])
+def test_the_fast_engines_recursions_are_the_euler_steps(g_A):
+    """``blocks.hidden_recursion`` and ``blocks.output_recursion`` are eqs. 1 and 18-19 as
+    ``neuron.euler_soma_step`` and ``neuron.euler_output_step`` (with the teaching current)
+    compute them, in both phases."""
+    from segdend_lite.model.blocks import hidden_recursion, output_recursion
+
+    net = Network((5, 4), Config(mode="spiking", g_A=g_A, dtype="float64"), seed=0)
+    cfg, rng = net.config, np.random.default_rng(0)
+    V, V_b, V_a = rng.normal(size=(3, 4))
+    a = hidden_recursion(cfg)
+    expected = neuron.euler_soma_step(V, V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A)
+    np.testing.assert_allclose(a * V + cfg.g_B * V_b + cfg.g_A * V_a, expected, rtol=1e-12)
+    for label in (None, 2):
+        a, c = output_recursion(net, label)
+        g_E, g_I = neuron.teaching_conductances(label, 4)
+        I = neuron.teaching_current(V, g_E, g_I, cfg.E_E, cfg.E_I)
+        expected = neuron.euler_output_step(V, V_b, I, cfg.g_L, cfg.g_D)
+        got = a * V + cfg.g_D * V_b + (0.0 if c is None else c)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "options",
     [

@@ -117,6 +117,13 @@ def psp_block(psp: PSP, S: np.ndarray, key: tuple) -> np.ndarray:
     return s
 
 
+def hidden_recursion(cfg) -> float:
+    """The hidden soma's Euler step (eq. 1, :func:`~segdend_lite.model.neuron.euler_soma_step`
+    with ``dt = 1``) as ``V_t = a V_{t-1} + g_B V^b_t + g_A V^a_t``: returns
+    ``a = 1 - g_L - g_B - g_A``."""
+    return 1.0 - cfg.g_L - cfg.g_B - cfg.g_A
+
+
 def output_recursion(net, label) -> tuple[float, np.ndarray | None]:
     """The output soma with the teaching current as ``V_t = a V_{t-1} + g_D V^b_t + c``:
     ``I = g_E (E_E - V) + g_I (E_I - V)`` (:func:`~segdend_lite.model.neuron.teaching_current`)

@@ -121,7 +121,7 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     if not spiking_fb:
         own = {}
     gAYT = [cfg.g_A * y.T for y in net.Y]  # g_A Y^T (n_src, n_h)
-    a_h = 1.0 - cfg.g_L - cfg.g_B - cfg.g_A  # eq. 1: V <- a_h V + g_B V^b + g_A V^a
+    a_h = blocks.hidden_recursion(cfg)  # eq. 1: V <- a_h V + g_B V^b + g_A V^a
     out = []  # per phase, the output soma (eqs. 18-19) as V <- a V + g_D W s + c
     for _, label in phases:
         a, c = blocks.output_recursion(net, label)

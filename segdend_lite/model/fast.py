@@ -34,6 +34,7 @@ from segdend_lite.model.blocks import (
     BatchState,
     chunks,
     hidden_ops,
+    hidden_recursion,
     kernel_key,
     output_recursion,
     psp_ops,
@@ -116,7 +117,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     keep_rows = learn and draws[0].delta is not None
     ap = _Apical(net, P, B, keep_rows)
     rate_feedback = not cfg.spiking_feedback
-    a_h = 1.0 - cfg.g_L - cfg.g_B
+    a_h = hidden_recursion(cfg)  # g_A = 0 here
     key = kernel_key(cfg)
     for sl in chunks(T_all):
         Tc = sl.stop - sl.start
