@@ -6,7 +6,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test test-browser train train-spiking bench exercises clean-venv
+.PHONY: lab test test-browser train train-spiking bench exercises docs reproduction-doc \
+	convert-histories clean-venv
 
 $(VENV)/.course: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,4 +50,16 @@ clean-venv:
 	rm -rf $(VENV)
 
 exercises: $(VENV)/.course
-	$(PY) -m segdend_lite.course.exercises build
+	$(PY) scripts/build_exercises.py build
+
+# docs/experiments.md from the experiment registry (segdend_lite/reproduce/experiments.json)
+docs: $(VENV)/.course
+	$(PY) scripts/write_experiments_doc.py
+
+# REPRODUCTION.md from the committed results in segdend_lite/results/
+reproduction-doc: $(VENV)/.course
+	$(PY) scripts/write_reproduction.py
+
+# result files of an older format (course curves, probe lists) rewritten in the current one
+convert-histories: $(VENV)/.course
+	$(PY) scripts/convert_histories.py segdend_lite/results

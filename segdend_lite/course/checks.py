@@ -15,7 +15,7 @@ Predict-then-run exercises: write a prediction before a run, then
 
 ``hint(name, level)`` gives tiered hints: 1, 2, then 3 = the solution, read from the course
 notebook's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers (via the generated
-``solutions.json``, see :mod:`segdend_lite.course.exercises`). Attempts are remembered in a small
+``solutions.json``, see ``scripts/build_exercises.py``). Attempts are remembered in a small
 JSON file (``~/.segdend_lite/progress.json``, or ``$SEGDEND_PROGRESS_FILE``); ``progress()``
 lists them.
 
