@@ -1,5 +1,6 @@
 # Two commands do all the set-up (see README.md):
-#   make lab    create .venv, install the course, start JupyterLab at notebooks/00_welcome
+#   make lab    create .venv, install the course, start JupyterLab (root: this folder) at the
+#               student notebook exercises/00_welcome.ipynb (solutions: exercises/solutions/)
 #   make test   create/update .venv with the test extras and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,9 +20,12 @@ $(VENV)/.test: $(VENV)/.course
 	$(PY) -m pip install --quiet -e '.[test,cluster]'
 	touch $@
 
+LAB_START := exercises/00_welcome.ipynb
+
 lab: $(VENV)/.course
 	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		$(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_welcome.ipynb
+		$(if $(filter 0,$(shell id -u)),--allow-root,) \
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(LAB_START)
 
 test: $(VENV)/.test
 	SEGDEND_QUICK=1 SEGDEND_STRICT_CHECKS=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.course.experiments import run_curve
-from segdend_lite.data import Dataset, load_mnist
+from segdend_lite.data import Dataset, load_mnist, source_name
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
 from segdend_lite.reproduce import EXPERIMENTS, code_version, machine
@@ -91,7 +91,7 @@ def run(name: str, commit: str, mnist: Dataset, seed: int = 0) -> Path:
         "train_size": len(mnist.x_train),
         "test_images_per_test": len(mnist.x_test),
         "seed": seed,
-        "data": mnist.source,
+        "data": source_name(mnist.source),  # no local folders in stored files
         "config": json.loads(config.to_json()),
     }
     folder = results_folder() / name

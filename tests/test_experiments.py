@@ -111,7 +111,8 @@ def test_committed_stored_runs_name_their_provenance():
     for name in names:
         run = E.load_stored(name)
         p, c = run["provenance"], run["curve"]
-        assert name.endswith(p["name"]) and p["command"].endswith(p["name"])
+        # a run kept for comparison under a subfolder was made under its last name part
+        assert p["name"] == name and p["command"].endswith(name.rsplit("/", 1)[-1])
         for key in ("commit", "date", "machine", "wall_seconds", "mode", "seed", "config"):
             assert p[key] not in (None, ""), (name, key)
         assert c["images"][-1] == p["train_images"], name
@@ -191,6 +192,58 @@ def test_value_labels_name_the_control():
     assert E.value_label("apical_conductance", 0.0) == "g_A = 0.0 (control)"
     assert E.value_label("symmetric_feedback", None) == "random Y (control)"
     assert E.value_label("symmetric_feedback", 0.05) == "Y = W^T, noise SD 0.05"
+    assert E.value_label("symmetric_feedback", 0.0) == "Y = W^T, no noise"
+
+
+def test_08_widget_names_its_values_shows_progress_and_the_live_range(small, monkeypatch):
+    """The value menu shows labels (not `None / 0.0 / 0.05`), a run reports every chunk, and
+    the figure's x axis is the live run's (a 120,000-image stored run would squash it)."""
+    w = pytest.importorskip("ipywidgets")
+    import matplotlib.pyplot as plt
+
+    seen = []
+    c = E.run_curve(
+        Network((20, 10), Config(), seed=0),
+        small.x_train,
+        small.y_train,
+        300,
+        chunk=100,
+        X_test=small.x_test[:50],
+        y_test=small.y_test[:50],
+        on_chunk=seen.append,
+    )
+    assert seen == [100, 200, 300]
+    from segdend_lite.runs.history import HISTORY_KEYS
+
+    stored = {k: [None, None, None] for k in HISTORY_KEYS}
+    stored.update(images=[2000, 60000, 120000], train_error=[50.0, 10.0, 8.0])
+    stored.update(test_error=[None, None, 5.0])
+    run = {"curve": stored, "provenance": {"mode": "spiking", "name": "s"}}
+    fig = E.experiment_figure({"live": c, "stored": run, "label": "x", "mode": "rate"})
+    assert all(ax.get_xlim()[1] <= 1.05 * 300 + 1e-9 for ax in fig.axes)
+    plt.close(fig)
+    monkeypatch.setattr(plt, "show", lambda *a, **k: None)
+    box = E.experiment_widget(small, mode="spiking", n_images=500)  # spiking: nothing runs yet
+    exp, value = box.children[0].children
+    exp.value = "symmetric_feedback"
+    labels = [label for label, _ in value.options]
+    assert labels == ["random Y (control)", "Y = W^T, no noise", "Y = W^T, noise SD 0.05"]
+    bar = box.children[2].children[0]
+    assert isinstance(bar, w.IntProgress)
+
+
+def test_07_digit_menu_is_not_blank():
+    pytest.importorskip("ipywidgets")
+    rng = np.random.default_rng(0)
+    box = E.representation_widget(
+        {"input": rng.normal(size=(30, 2))},
+        rng.integers(0, 10, 30),
+        rng.normal(size=(3, 28, 28)),
+        rng.normal(size=(4, 28, 28)),
+    )
+    menus = [c for c in box.children[3].children[0].children if hasattr(c, "options")]
+    digit = next(m for m in menus if m.description == "digit")
+    assert digit.value == -1 and digit.label == "all"
 
 
 def test_results_folder_is_the_packages_unless_overridden(tmp_path, monkeypatch):

@@ -20,6 +20,8 @@ images, in rate mode on the chunk's images after the chunk; None without a hidde
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from segdend_lite.model import neuron
@@ -69,7 +71,13 @@ def value_label(question: Question | str, value) -> str:
     value (the paper's control) is marked "(control)"."""
     q = _question(question)
     if q.name == "symmetric_feedback":
-        text = "random Y" if value is None else f"Y = W^T, noise SD {value:g}"
+        text = (
+            "random Y"
+            if value is None
+            else "Y = W^T, no noise"
+            if not value
+            else f"Y = W^T, noise SD {value:g}"
+        )
     else:
         text = f"{q.option} = {value}"
     return text + (" (control)" if value == q.values[0][0] else "")
@@ -91,9 +99,11 @@ def run_curve(
     test_every: int | None = None,
     curve: dict | None = None,
     progress: bool = False,
+    on_chunk=None,
 ) -> dict:
     """Train ``net`` online on ``n_images`` training images, ``chunk`` at a time, and record a
-    learning curve (see the module docstring; ``curve``: one to continue).
+    learning curve (see the module docstring; ``curve``: one to continue). ``on_chunk(images)``,
+    if given, is called after every chunk with the images the network has seen (for progress).
 
     Images are taken in a fresh random order of ``X`` (from ``net.rng``) for every pass
     through the set, like epochs. ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels.
@@ -109,10 +119,22 @@ def run_curve(
         X_test=X_test,
         y_test=y_test,
         test_every=test_every,
-        probe=angle_probe(),
+        probe=_with_progress(angle_probe(), on_chunk),
         history=curve,
         progress=progress,
     )
+
+
+def _with_progress(probe, on_chunk):
+    if on_chunk is None:
+        return probe
+
+    def report(net, X, y, entry):
+        out = probe(net, X, y, entry)
+        on_chunk(entry["images"])
+        return out
+
+    return report
 
 
 def last_test(curve: dict) -> tuple[int, float] | None:
@@ -121,15 +143,27 @@ def last_test(curve: dict) -> tuple[int, float] | None:
     return tests[-1] if tests else None
 
 
+#: How a stored spiking run's PSP kernel is named in its description.
+KERNEL_LABELS = {
+    "truncated": " (10-lag kernel)",
+    "full": " (full kernel of the paper's text)",
+}
+
+
 def describe(run: dict) -> str:
-    """One line saying what a stored run is: mode, network, images/epochs, seed, final test
-    error, and where it came from."""
+    """One line saying what a stored run is: mode (and PSP kernel), network, images/epochs,
+    seed, final test error, and where it came from."""
     p, c = run["provenance"], run["curve"]
     epochs = stored_epochs(run)
     test = last_test(c)
     test = f"test error {test[1]:.2f} %" if test else "no test"
+    kernel = ""
+    if p["mode"] == "spiking":
+        # stored configurations name every option; runs made before the default changed
+        # name the full kernel
+        kernel = KERNEL_LABELS.get(p.get("config", {}).get("kernel"), "")
     return (
-        f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
+        f"{p['name']}: {p['mode']} mode{kernel}, {p['network']}, {c['images'][-1]:,} images "
         f"({epochs:.2g} epoch{'' if epochs == 1 else 's'}), seed {p['seed']}, {test}; "
         f"{p['command']} "
         f"(commit {p['commit'][:8]}, {p['date'][:10]}, {p['wall_seconds'] / 60:.0f} min)"
@@ -317,13 +351,15 @@ def experiment_run(
     n_images: int = 5000,
     n_test: int = 1000,
     seed: int = 0,
+    on_chunk=None,
 ) -> dict:
     """Run one value of an experiment briefly and fetch its stored run, if there is one.
 
     Returns ``{"live": curve, "stored": run or None, "label": ...}``; the live run trains a
     fresh network (:func:`make_network`) online on ``n_images`` images in ten chunks and tests
     it on the first ``n_test`` test images. Spiking mode is about 1 ms per image on a free
-    core (5 times more with g_A > 0), rate mode about 0.1 ms.
+    core (5 times more with g_A > 0), rate mode about 0.1 ms. ``on_chunk``: see
+    :func:`run_curve`.
     """
     q = _question(experiment)
     if q.needs_spiking and mode == "rate":
@@ -340,23 +376,28 @@ def experiment_run(
         chunk=max(1, n_images // 10),
         X_test=data.x_test[:n_test],
         y_test=data.y_test[:n_test],
+        on_chunk=on_chunk,
     )
     stored = stored_run(q, value)
     return {"live": curve, "stored": stored, "label": value_label(q, value), "mode": mode}
 
 
 def experiment_figure(result: dict, key: str = "train_error"):
-    """Live curve against the stored one (dashed, its own x range), for ``key``."""
+    """Live curve against the stored one (dashed) over the live run's images, for ``key``
+    and the angle to backprop; the stored run's end is in the title."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    curves = {f"live, {result['mode']}: {result['label']}": result["live"]}
+    live = result["live"]
+    curves = {f"live, {result['mode']}: {result['label']}": live}
     if result["stored"] is not None:
         p = result["stored"]["provenance"]
-        curves[f"stored, {p['mode']}: {p['name']}"] = result["stored"]["curve"]
+        curves[f"stored, {p['mode']}: {p['name']} (its first images)"] = result["stored"]["curve"]
     for ax, k in zip(axes, (key, "angle_to_bp")):
         curves_figure(curves, key=k, ax=ax)
-    live = result["live"]
+        if live["images"]:  # the live run's range: a long stored run would squash it
+            ax.set_xlim(0, 1.05 * live["images"][-1])
+    axes[1].get_legend().remove()  # the same lines as on the left
     n_tests = sum(e is not None for e in live["test_error"])
     title = f"live run: test error {last_test(live)[1]:.1f} % on {n_tests} test"
     stored = result["stored"] and last_test(result["stored"]["curve"])
@@ -378,7 +419,9 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
 
     names = list(QUESTIONS)
     exp = w.Dropdown(options=names, value=names[0], description="experiment")
-    value = w.Dropdown(description="value")
+    value = w.Dropdown(description="value", layout=w.Layout(width="340px"))
+    bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
+    status = w.Label("")
     mode_w = w.ToggleButtons(options=["rate", "spiking"], value=mode, description="mode")
     n = w.IntSlider(
         value=n_images,
@@ -393,7 +436,7 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
 
     def values(change=None):
         q = QUESTIONS[exp.value]
-        value.options = [(repr(v), v) for v, _ in q.values]
+        value.options = [(value_label(q, v), v) for v, _ in q.values]
         value.value = q.values[-1][0]
         if q.needs_spiking:
             mode_w.value = "spiking"
@@ -403,8 +446,19 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
             out.clear_output(wait=True)
             q = QUESTIONS[exp.value]
             print(f"{q.question}\nPaper: {q.paper_text()}")
+            bar.max, bar.value, t0 = n.value, 0, time.perf_counter()
+
+            def show(images):
+                bar.value = images
+                status.value = (
+                    f"{mode_w.value}: {images:,} of {n.value:,} images, "
+                    f"{time.perf_counter() - t0:.0f} s"
+                )
+
             try:
-                result = experiment_run(data, exp.value, value.value, mode_w.value, n.value)
+                result = experiment_run(
+                    data, exp.value, value.value, mode_w.value, n.value, on_chunk=show
+                )
             except ValueError as err:
                 print(f"Cannot run: {err}")
                 return
@@ -419,7 +473,7 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
     values()
     if mode_w.value == "rate":
         go()
-    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), out])
+    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), w.HBox([bar, status]), out])
 
 
 # ------------------------------------------------------------------------------ 07's widget
@@ -492,15 +546,16 @@ def representation_widget(
     import matplotlib.pyplot as plt
 
     layer = w.Dropdown(options=list(embeddings), description="layer")
+    # "all" is -1, not None: a Dropdown whose value is None shows blank until it is used
     digit = w.Dropdown(
-        options=[("all", None)] + [(str(d), d) for d in range(10)], description="digit"
+        options=[("all", -1)] + [(str(d), d) for d in range(10)], value=-1, description="digit"
     )
     unit = w.IntSlider(
         value=0, min=0, max=len(F) - 1, description="hidden unit", continuous_update=False
     )
 
     def draw_embedding(layer, digit):
-        embedding_figure(embeddings[layer], y, digit, title=layer)
+        embedding_figure(embeddings[layer], y, None if digit < 0 else digit, title=layer)
         plt.show()
 
     def draw_field(unit):

@@ -1,0 +1,2 @@
+class TrainingDiverged(RuntimeError):
+    """Training produced NaN or infinite values."""
