@@ -42,39 +42,36 @@ class Stopped(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
+def _handlers(names: tuple[str, ...], handler):
+    """While the block runs, the signals ``names`` (those this platform has) go to
+    ``handler``; the previous handlers come back afterwards. Outside the main thread, where
+    Python cannot set handlers, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    present = [n for n in names if hasattr(signal, n)]
+    saved = {n: signal.signal(getattr(signal, n), handler) for n in present}
+    try:
+        yield
+    finally:
+        for n, previous in saved.items():
+            signal.signal(getattr(signal, n), previous)
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
+
+
 def _stop_on_signals():
     """While the block runs (in the main thread), SIGTERM and SIGHUP raise :class:`Stopped`
     (as Ctrl-C raises KeyboardInterrupt), so the workers are stopped and statuses written."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise Stopped(signum)
-
-    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    saved = {n: signal.signal(getattr(signal, n), stop) for n in names}
-    try:
-        yield
-    finally:
-        for n, handler in saved.items():
-            signal.signal(getattr(signal, n), handler)
+    return _handlers(("SIGTERM", "SIGHUP"), _stop)
 
 
-@contextlib.contextmanager
 def _signals_held():
     """Ignore Ctrl-C, SIGTERM and SIGHUP while the workers are being stopped (a second
     signal must not cut the clean-up short)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    names = [n for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    saved = {n: signal.signal(getattr(signal, n), signal.SIG_IGN) for n in names}
-    try:
-        yield
-    finally:
-        for n, handler in saved.items():
-            signal.signal(getattr(signal, n), handler)
+    return _handlers(("SIGINT", "SIGTERM", "SIGHUP"), signal.SIG_IGN)
 
 
 @contextlib.contextmanager
