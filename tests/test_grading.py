@@ -64,8 +64,10 @@ def test_solution_cells_keep_the_markers_and_predictions_are_stubs(name):
         assert ex.BEGIN in _src(cell) and ex.END in _src(cell)
         assert not _nbg(cell)["grade"] and not _nbg(cell)["locked"]
     for cell in cells:
-        if cell["cell_type"] == "code" and not _nbg(cell).get("solution"):
-            assert ex.BEGIN not in _src(cell), "a solution outside a solution cell"
+        if not _nbg(cell).get("solution"):  # nbgrader refuses its markers anywhere else
+            for marker in ("BEGIN SOLUTION", "END SOLUTION"):
+                assert marker not in _src(cell), f"{marker} outside a solution cell"
+    assert not any("*Instructors:*" in _src(c) for c in cells)
     text = "\n".join(_src(c) for c in cells if c["cell_type"] == "code")
     for pname, p in PREDICTIONS.items():
         if p.notebook == name:

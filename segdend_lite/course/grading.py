@@ -59,9 +59,11 @@ c = get_config()  # noqa: F821  (nbgrader provides it)
 c.CourseDirectory.course_id = "segdend-lite"
 # The course's own stub (as in exercises/): the self-check then says "not attempted yet".
 c.ClearSolutions.code_stub = {{"python": {STUB!r}}}
-# Seconds per cell when autograding; notebooks 06-08 train networks (use SEGDEND_QUICK=1 to
-# grade in quick mode: the checks are the same, only the training cells are shorter).
-c.Execute.timeout = 1800
+# Seconds per cell when autograding. Grade in quick mode (SEGDEND_QUICK=1 nbgrader autograde
+# ...): the checks are the same, only the training cells are shorter. A cell that shows a
+# widget sometimes gets its reply only after this timeout interrupts the kernel (its result
+# is kept), so keep it short.
+c.Execute.timeout = 300
 '''
 
 
@@ -141,6 +143,17 @@ def _split_solutions(lines: list[str], where: str) -> tuple[list[str], list[str]
     if block is not None:
         raise ValueError(f"{where}: {BEGIN} without {END}")
     return out, functions
+
+
+def _markdown_for_students(text: str) -> str:
+    """A markdown cell without its notes to instructors about the course version (paragraphs
+    that start with ``*Instructors:*``), and with nbgrader's markers, where the text still
+    names them, written so that nbgrader does not take them for a solution region."""
+    paragraphs = re.split(r"(\n\s*\n)", text)
+    kept = "".join(p for p in paragraphs if not p.lstrip().startswith("*Instructors:*"))
+    for marker in ("BEGIN SOLUTION", "END SOLUTION"):
+        kept = kept.replace(marker, marker.replace(" ", "\u00a0"))
+    return kept
 
 
 def _test_source(name: str, points: int, comment: str) -> str:
@@ -231,7 +244,7 @@ def assignment(path: Path, points: dict[str, int] | None = None) -> Assignment |
         if cell["cell_type"] == "markdown":
             if i == 0:
                 lines = [ln for ln in lines if not _COLAB.search(ln)]
-            text = "".join(lines)
+            text = _markdown_for_students("".join(lines))
             cell["source"] = text
             cell.setdefault("metadata", {})["nbgrader"] = _meta(locked_id(text), locked=True)
             n_locked += 1
