@@ -77,7 +77,8 @@ test-book: $(VENV)/.book $(VENV)/.test
 
 # ------------------------------------------------------------------------------ nbgrader
 # `make nbgrader`: an nbgrader course folder in $(COURSE) (nbgrader_config.py and
-# source/<notebook>/<notebook>.ipynb) generated from notebooks/. nbgrader itself (the optional
+# source/<notebook>/<notebook>.ipynb) generated from notebooks/; POINTS="hidden_error=2 ..." sets
+# an exercise's points (default 1 each). nbgrader itself (the optional
 # extra `grading`) lives in its own virtual environment, $(GRADING_VENV): its JupyterLab and
 # server extensions would otherwise change the students' JupyterLab of `make lab`.
 COURSE       ?= grading
@@ -91,10 +92,10 @@ $(GRADING_VENV)/.grading: pyproject.toml
 	touch $@
 
 nbgrader: $(GRADING_VENV)/.grading
-	$(GPY) -m segdend_lite.course.grading build $(COURSE)
+	$(GPY) -m segdend_lite.course.grading build $(COURSE) $(if $(POINTS),--points $(POINTS),)
 
 # nbgrader's own generate_assignment (every notebook) and autograde (03 and 04 in quick mode:
-# solved, unsolved, one wrong solution) on a course folder made by `make nbgrader`. About a
-# minute after the install; not part of `make test`.
+# solved, unsolved, one wrong solution) on a course folder written as `make nbgrader` does, in
+# a temporary folder. A few minutes after the install; not part of `make test`.
 test-nbgrader: $(GRADING_VENV)/.grading
 	SEGDEND_QUICK=1 $(GPY) -m pytest -q tests/nbgrader_course.py
