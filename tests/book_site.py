@@ -107,9 +107,12 @@ def _executed(chapter: str) -> dict:
 
 def _expected_figures(nb: dict) -> tuple[int, int]:
     """(image outputs, widget outputs whose state was saved) of an executed notebook."""
-    state = nb["metadata"].get("widgets", {}).get(
-        "application/vnd.jupyter.widget-state+json", {}
-    ).get("state", {})
+    state = (
+        nb["metadata"]
+        .get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
     images = widgets = 0
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
@@ -123,7 +126,7 @@ def _expected_figures(nb: dict) -> tuple[int, int]:
 
 def test_every_page_is_there(site):
     assert (site / "index.html").exists() and (site / "README.html").exists()
-    assert 'url=README.html' in (site / "index.html").read_text()
+    assert "url=README.html" in (site / "index.html").read_text()
     for c in CHAPTERS:
         assert (site / "notebooks" / f"{c}.html").exists(), c
     for d in DOCS:
@@ -216,9 +219,9 @@ def browser_page(site):
         # the site is served here; anything else (a CDN's MathJax) is not reachable offline
         context.route(
             "**/*",
-            lambda route: route.continue_()
-            if route.request.url.startswith(base)
-            else route.abort(),
+            lambda route: (
+                route.continue_() if route.request.url.startswith(base) else route.abort()
+            ),
         )
         page = context.new_page()
         page.set_default_timeout(30_000)
