@@ -193,6 +193,11 @@ def _chromium() -> str | None:
     return find_chromium()
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no line per request
+        pass
+
+
 @pytest.fixture(scope="module")
 def browser_page(site):
     required = os.environ.get("SEGDEND_BROWSER_REQUIRED", "") == "1"
@@ -206,8 +211,7 @@ def browser_page(site):
         if required:
             pytest.fail(f"browser test required but {why}")
         pytest.skip(f"browser test skipped: {why}")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *a, **k: None
+    handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
