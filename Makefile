@@ -1,13 +1,14 @@
 # Two commands do all the set-up (see README.md):
-#   make lab    create .venv, install the course, start JupyterLab at notebooks/00_welcome
+#   make lab    create .venv, install the course, start JupyterLab (root: this folder) at the
+#               student notebook exercises/00_welcome.ipynb (solutions: exercises/solutions/)
 #   make test   create/update .venv with the test extras and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test test-browser train train-spiking bench exercises clean-venv book test-book \
-	nbgrader test-nbgrader
+.PHONY: lab test test-browser train train-spiking bench exercises docs reproduction-doc \
+	convert-histories clean-venv book test-book nbgrader test-nbgrader
 
 $(VENV)/.course: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +20,12 @@ $(VENV)/.test: $(VENV)/.course
 	$(PY) -m pip install --quiet -e '.[test,cluster]'
 	touch $@
 
+LAB_START := exercises/00_welcome.ipynb
+
 lab: $(VENV)/.course
 	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		$(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_welcome.ipynb
+		$(if $(filter 0,$(shell id -u)),--allow-root,) \
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(LAB_START)
 
 test: $(VENV)/.test
 	SEGDEND_QUICK=1 SEGDEND_STRICT_CHECKS=1 MPLBACKEND=Agg SEGDEND_PROGRESS_FILE=$(CURDIR)/.pytest_cache/progress.json \
@@ -50,7 +54,19 @@ clean-venv:
 	rm -rf $(VENV)
 
 exercises: $(VENV)/.course
-	$(PY) -m segdend_lite.course.exercises build
+	$(PY) scripts/build_exercises.py build
+
+# docs/experiments.md from the experiment registry (segdend_lite/reproduce/experiments.json)
+docs: $(VENV)/.course
+	$(PY) scripts/write_experiments_doc.py
+
+# REPRODUCTION.md from the committed results in segdend_lite/results/
+reproduction-doc: $(VENV)/.course
+	$(PY) scripts/write_reproduction.py
+
+# result files of an older format (course curves, probe lists) rewritten in the current one
+convert-histories: $(VENV)/.course
+	$(PY) scripts/convert_histories.py segdend_lite/results
 
 # ------------------------------------------------------------------------------ the course site
 # `make book`: the course as a static HTML site in $(BOOK)/html (open index.html, or publish the
@@ -92,7 +108,7 @@ $(GRADING_VENV)/.grading: pyproject.toml
 	touch $@
 
 nbgrader: $(GRADING_VENV)/.grading
-	$(GPY) -m segdend_lite.course.grading build $(COURSE) $(if $(POINTS),--points $(POINTS),)
+	$(GPY) scripts/build_nbgrader.py build $(COURSE) $(if $(POINTS),--points $(POINTS),)
 
 # nbgrader's own generate_assignment (every notebook) and autograde (03 and 04 in quick mode:
 # solved, unsolved, one wrong solution) on a course folder written as `make nbgrader` does, in

@@ -283,7 +283,7 @@ def profile(out=print, n: int = 200) -> None:
 def calibration_us() -> float:
     """Microseconds for one reference product, (500, 784) @ (784, 20) in float32 with one BLAS
     thread (best of 5 x 500): the same code ran 2.3 times slower on this kind of virtual
-    machine in one session than in another, so results from different runs are compared
+    machine on one day than on another, so results from different runs are compared
     through this figure."""
     rng = np.random.default_rng(0)
     W = np.asfortranarray(rng.standard_normal((500, 784), dtype=np.float32))

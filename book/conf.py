@@ -8,8 +8,8 @@ a page shows on the next build.
 Execution: MyST-NB's ``cache`` mode (jupyter-cache) keeps each executed notebook keyed by its
 code cells, so a rebuild re-executes only the notebooks whose code changed. The cache folder
 also carries the run mode (``SEGDEND_QUICK``) and a digest of the library's code and of the
-stored runs the notebooks read (``reproduction/``): a change to either gives a new folder, and
-then every notebook runs again (the outputs would be stale otherwise).
+stored runs the notebooks read (``segdend_lite/**/*.json``): a change to either gives a new
+folder, and then every notebook runs again (the outputs would be stale otherwise).
 
 Widgets: the course's widgets need a running kernel. The site shows each one as it was when
 its cell ran (its controls' values and its figure), through ``static_widgets.py`` beside this
@@ -44,7 +44,7 @@ extensions = ["myst_nb", "static_widgets"]
 #: The course's chapters, in order (each notebook is read from notebooks/ when the site builds).
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 #: Reference pages first in this order, then any other page of docs/ (e.g. a new one).
-DOC_ORDER = ["model", "naming", "instructors"]
+DOC_ORDER = ["model", "experiments", "naming", "instructors"]
 DOCS = [d for d in DOC_ORDER if (ROOT / "docs" / f"{d}.md").exists()] + sorted(
     p.stem for p in (ROOT / "docs").glob("*.md") if p.stem not in DOC_ORDER
 )
@@ -58,7 +58,7 @@ exclude_patterns = [
     "**/.ipynb_checkpoints",
     "exercises",
     "results",
-    "reproduction",
+    "segdend_lite",
     "grading",
 ]
 
@@ -102,7 +102,8 @@ def _library_digest() -> str:
     """A digest of what the notebooks' outputs depend on besides their own code."""
     h = hashlib.sha256()
     files = sorted((ROOT / "segdend_lite").rglob("*.py"))
-    files += sorted((ROOT / "reproduction").rglob("*.json"))
+    files += sorted((ROOT / "segdend_lite").rglob("*.json"))  # stored runs, the registry
+    files = [f for f in files if f.name != "solutions.json"]  # only hint(name, 3) reads it
     for path in files:
         h.update(path.relative_to(ROOT).as_posix().encode())
         h.update(path.read_bytes())

@@ -5,9 +5,11 @@
 
 Each run trains one network online on full MNIST through
 ``segdend_lite.course.experiments.run_curve`` (curve points every 2,000 images or a twelfth of
-the run, the full test set after every epoch) and writes ``reproduction/NAME/history.json`` (the
-curve) and ``reproduction/NAME/provenance.json`` (command, commit, date, machine, wall time,
-mode, network, configuration, seed), atomically. The library limits BLAS threads itself."""
+the run, the full test set after every epoch) and writes ``<results>/NAME/history.json`` (the
+curve, one entry per chunk: ``segdend_lite.runs.history``) and ``<results>/NAME/provenance.json``
+(command, commit, date, machine, wall time, mode, network, configuration, seed), atomically;
+``<results>`` is ``segdend_lite/results`` (``$SEGDEND_RESULTS`` if set). The library limits
+BLAS threads itself."""
 
 from __future__ import annotations
 
@@ -20,60 +22,37 @@ import time
 from pathlib import Path
 
 from segdend_lite.atomic import atomic_write_bytes
-from segdend_lite.course.experiments import STORE, run_curve
-from segdend_lite.data import Dataset, load_mnist
+from segdend_lite.course.experiments import run_curve
+from segdend_lite.data import Dataset, load_mnist, source_name
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
-from segdend_lite.reproduce import code_version, machine
+from segdend_lite.reproduce import EXPERIMENTS, code_version, machine
+from segdend_lite.runs import results_folder
 
 EPOCH = 60000
-#: name -> (layer sizes, Config options, training images). One-hidden-layer runs: two epochs
-#: each, so the control and every variant are compared at the same length; two-hidden-layer
-#: runs (Fig. 9): one epoch each (g_A > 0 is time stepped, about 5 times slower). All ten took
-#: 75 minutes on a 2-core machine, two runs at a time; the reproduction runs
-#: (``python -m segdend_lite reproduce``) take the paper's experiments to 60 epochs.
-RUNS = {
-    # Fig. 7A: angle to backprop, spiking vs rate feedback (one hidden layer); also the control
-    # of the one-hidden-layer experiments of notebook 08.
-    "spiking_1h_seed0": ((500, 10), {"mode": "spiking"}, 2 * EPOCH),
-    "spiking_1h_rate_feedback_seed0": (
-        (500, 10),
-        {"mode": "spiking", "spiking_feedback": False},
-        2 * EPOCH,
-    ),
-    # Fig. 8: sparse and symmetric feedback
-    "spiking_1h_sparse0.8_seed0": (
-        (500, 10),
-        {"mode": "spiking", "sparse_feedback": 0.8},
-        2 * EPOCH,
-    ),
-    "spiking_1h_symmetric_seed0": (
-        (500, 10),
-        {"mode": "spiking", "symmetric_feedback": True},
-        2 * EPOCH,
-    ),
-    "spiking_1h_symmetric_noise0.05_seed0": (
-        (500, 10),
-        {"mode": "spiking", "symmetric_feedback": True, "symmetric_noise": 0.05},
-        2 * EPOCH,
-    ),
-    # Fig. 6-S1: random plateau times
-    "spiking_1h_random_plateaus_seed0": (
-        (500, 10),
-        {"mode": "spiking", "random_plateau_times": True},
-        2 * EPOCH,
-    ),
-    # init: the authors' code's doubled spread
-    "spiking_1h_init_code_seed0": (
-        (500, 10),
-        {"mode": "spiking", "init": "authors_code"},
-        2 * EPOCH,
-    ),
-    # Fig. 9: apical conductance, two hidden layers
-    "spiking_2h_seed0": ((500, 100, 10), {"mode": "spiking"}, EPOCH),
-    "spiking_2h_gA0.05_seed0": ((500, 100, 10), {"mode": "spiking", "g_A": 0.05}, EPOCH),
-    "spiking_2h_gA0.6_seed0": ((500, 100, 10), {"mode": "spiking", "g_A": 0.6}, EPOCH),
-}
+
+
+def _runs() -> dict:
+    """name -> (layer sizes, Config options, training images), from the experiment registry
+    (every condition with a ``stored`` run, in spiking mode). One-hidden-layer runs: two epochs
+    each, so the control and every variant are compared at the same length; two-hidden-layer
+    runs (Fig. 9): one epoch each (g_A > 0 is time stepped, about 5 times slower). All ten took
+    75 minutes on a 2-core machine, two runs at a time; the reproduction runs (``python -m
+    segdend_lite reproduce``) take the paper's experiments to 60 epochs."""
+    runs: dict = {}
+    for exp in EXPERIMENTS.values():
+        for cond in exp.conditions:
+            if cond.stored is None:
+                continue
+            options = {"mode": "spiking", **dict(cond.options)}
+            run = (cond.hidden + (10,), options, (2 if len(cond.hidden) == 1 else 1) * EPOCH)
+            seen = runs.setdefault(cond.stored, run)
+            if Config(**seen[1]) != Config(**options) or seen[0] != run[0]:
+                raise AssertionError(f"{cond.stored}: two conditions of the registry differ")
+    return runs
+
+
+RUNS = _runs()
 
 
 def commit_label() -> str:
@@ -112,10 +91,10 @@ def run(name: str, commit: str, mnist: Dataset, seed: int = 0) -> Path:
         "train_size": len(mnist.x_train),
         "test_images_per_test": len(mnist.x_test),
         "seed": seed,
-        "data": mnist.source,
+        "data": source_name(mnist.source),  # no local folders in stored files
         "config": json.loads(config.to_json()),
     }
-    folder = STORE / name
+    folder = results_folder() / name
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "history.json", json.dumps(curve, indent=1).encode())
     atomic_write_bytes(folder / "provenance.json", json.dumps(provenance, indent=1).encode())

@@ -1,12 +1,12 @@
-"""Write REPRODUCTION.md from the committed result files in reproduction/ (never by hand).
+"""Write REPRODUCTION.md from the committed result files in segdend_lite/results/ (never by hand).
 
-    python scripts/write_reproduction.py [--results reproduction] [--out REPRODUCTION.md]
+    python scripts/write_reproduction.py [--results segdend_lite/results] [--out REPRODUCTION.md]
 
 Reads every task folder with ``segdend_lite.reproduce.load_task_histories`` and the machine's
-load averages sampled during the runs (``reproduction/machine_load.log``: one line per minute,
-``ISO-time load1 load5 load15``), and fills the tables of the template below. The text around
-the tables (what is known, what the modes mean) is written here; every number in a table comes
-from the files.
+load averages sampled during the runs (``segdend_lite/results/machine_load.log``: one line per
+minute, ``ISO-time load1 load5 load15``), and fills the tables of the template below. The text
+around the tables (what is known, what the modes mean) is written here; every number in a table
+comes from the files.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def fig6b_rate_section(data, log) -> list[str]:
     if len(lines) == 4:
         return lines[:2] + ["No rate-mode Fig. 6B results yet.", ""]
     lines += ["", "Made with:", "", "```"] + sorted(commands) + ["```", ""]
-    lines += ["![Fig. 6B, rate mode](reproduction/figures/fig6b_rate.png)", ""]
+    lines += ["![Fig. 6B, rate mode](segdend_lite/results/figures/fig6b_rate.png)", ""]
     curves = []
     for cond in ("h0", "h1", "h2"):
         for r in _task_rows(rate.get(cond, {}), log):
@@ -183,7 +183,7 @@ def spiking_section(data, log) -> list[str]:
 
 
 def course_runs_section(root: Path) -> list[str]:
-    """The short stored runs of notebooks 07-08 (``reproduction/NAME/``, made by
+    """The short stored runs of notebooks 07-08 (``segdend_lite/results/NAME/``, made by
     ``scripts/course_runs.py``): one row each, from their history and provenance files."""
     names = stored_names(root)
     lines = [
@@ -193,8 +193,8 @@ def course_runs_section(root: Path) -> list[str]:
         "10,000 test images after every epoch); one or two epochs each, so they show the "
         "direction of each effect early in training, not the paper's 60-epoch values. The "
         "provenance of each (commit, date, machine, wall time, configuration) is in "
-        "`reproduction/NAME/provenance.json`. (Until commit c4a6be4 the script recorded the "
-        "commit checked out when each run started, not the one its process had imported; the "
+        "`segdend_lite/results/NAME/provenance.json`. (Until commit c4a6be4 the script recorded "
+        "the commit checked out when each run started, not the one its process had imported; the "
         "model code is the same in 1ba4740, 1fa525d and c4a6be4.)",
         "",
     ]
@@ -208,7 +208,7 @@ def course_runs_section(root: Path) -> list[str]:
         run = load_stored(name, root)
         c, p = run["curve"], run["provenance"]
         epochs = stored_epochs(run)
-        errors = " / ".join(_fmt(v) for v in c.get("test_error", [])) or "—"
+        errors = " / ".join(_fmt(v) for v in c["test_error"] if v is not None) or "—"
         lines.append(
             f"| `{name}` | {p['network']} | {epochs:.2g} | {errors} | "
             f"{p['wall_seconds'] / 60:.0f} min | {p['commit'][:7]} |"
@@ -218,7 +218,7 @@ def course_runs_section(root: Path) -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--results", default="reproduction")
+    p.add_argument("--results", default="segdend_lite/results")
     p.add_argument("--out", default="REPRODUCTION.md")
     p.add_argument("--template", default=str(Path(__file__).with_name("reproduction_template.md")))
     args = p.parse_args()

@@ -171,6 +171,19 @@ def _add_reproduce(sub) -> None:
         action="store_true",
         help="write REPORT.md from the folders without training",
     )
+    r.add_argument(
+        "--estimate",
+        action="store_true",
+        help="measure each task's cost on this machine and print the core-hours per "
+        "experiment, in total and the wall time with --workers; train nothing",
+    )
+    r.add_argument(
+        "--estimate-images",
+        type=int,
+        default=300,
+        metavar="N",
+        help="training images timed per task for --estimate (default 300)",
+    )
     r.add_argument("--no-progress", action="store_true")
 
 

@@ -1,5 +1,5 @@
 """The independent oracle: the rate-mode learning step written plainly, one line per equation
-(model_spec section 8.1), without the package's learning rule.
+(docs/model.md, "Rate mode"), without the package's learning rule.
 
 This is the one allowed second copy of the equations: the rate mode of
 :class:`segdend_lite.Network` is tested against it (tests/test_network.py) and

@@ -159,8 +159,38 @@ def test_a_different_correct_solution_is_the_one_that_trains(env, tmp_path):
     assert "hidden_delta: passed" in _stdout(nb.cells[k])
     calls = int(_stdout(nb.cells[-1]).split(":")[1])
     assert calls >= 60, f"the training loops called the student's hidden_delta {calls} times"
-    data = json.loads((tmp_path / "progress.json").read_text())
-    assert data["hidden_delta"]["status"] == "passed"
+    assert not (tmp_path / "progress.json").exists(), (
+        "running a course notebook (with its solutions) must not record progress"
+    )
+
+
+def test_a_student_notebook_records_progress_and_a_course_notebook_does_not(env, tmp_path):
+    """The same cells, once as the course notebook and once with the line the student version
+    adds: only the student version writes the progress file, and a course notebook leaves an
+    existing file byte for byte as it was."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_exercises", Path(__file__).resolve().parents[1] / "scripts" / "build_exercises.py"
+    )
+    exercises = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exercises)
+
+    progress = tmp_path / "progress.json"
+    progress.write_text('{"sigmoid_prime": {"status": "tried", "attempts": 1}}')
+    before = progress.read_bytes()
+    nb = _load("01_credit_assignment_and_backprop")
+    k = _check_cell(nb, "sigmoid_prime")
+    nb.cells = nb.cells[: k + 1]  # up to the first check
+    _run(nb, tmp_path)
+    assert "sigmoid_prime: passed" in _stdout(nb.cells[k])
+    assert progress.read_bytes() == before
+    nb = _load("01_credit_assignment_and_backprop")
+    i = next(j for j, c in enumerate(nb.cells) if "course.checks import" in c.source)
+    nb.cells[i].source = exercises.with_recording(nb.cells[i].source)
+    nb.cells = nb.cells[: k + 1]
+    _run(nb, tmp_path)
+    assert json.loads(progress.read_text())["sigmoid_prime"]["status"] == "passed"
 
 
 def test_a_wrong_solution_runs_on_the_reference_and_says_so(env, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,12 @@ import numpy as np
 import pytest
 
 from segdend_lite.course import checks
-from segdend_lite.course import exercises as ex
+
+_spec = importlib.util.spec_from_file_location(
+    "build_exercises", Path(__file__).resolve().parents[1] / "scripts" / "build_exercises.py"
+)
+ex = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ex)
 
 CATALOGUE = checks.catalogue()
 EXERCISES = {n: e for n, e in CATALOGUE.items() if isinstance(e, checks.Exercise)}
@@ -22,6 +28,8 @@ COURSE = Path(checks.__file__).parent
 def _progress_file(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGDEND_PROGRESS_FILE", str(tmp_path / "progress.json"))
     monkeypatch.delenv(checks.STRICT_ENV, raising=False)
+    yield
+    checks.record_progress(False)
 
 
 def _stub(*args):
@@ -119,11 +127,29 @@ def test_unknown_mistakes_get_shape_or_value_hints():
 
 
 def test_hints_are_tiered_and_level_three_is_the_notebook_solution(capsys):
-    one, two, three = (checks.hint("hidden_delta", k) for k in (1, 2, 3))
+    one, two, three = (checks.hint_text("hidden_delta", k) for k in (1, 2, 3))
     assert one != two and three.startswith("Solution")
     assert ex.solutions()["hidden_delta"] in three and "def hidden_delta(" in three
     with pytest.raises(ValueError, match="no exercise"):
         checks.hint("nope")
+
+
+def test_hint_prints_once_and_returns_nothing(capsys):
+    """A notebook shows a cell's last value: a hint that returned its text would show twice."""
+    assert checks.hint("hidden_delta", 1) is None
+    assert capsys.readouterr().out == checks.hint_text("hidden_delta", 1) + "\n"
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_level_two_hints_are_not_the_solution(name):
+    """Level 2 helps; level 3 is the solution. No line of the solution's body is in level 2."""
+    body = [
+        ln.strip()
+        for ln in ex.solutions()[name].splitlines()[1:]
+        if len(ln.strip()) > 25 and not ln.strip().startswith(("#", '"', "'"))
+    ]
+    two = checks.hint_text(name, 2).replace(" ", "")
+    assert not [ln for ln in body if ln.replace(" ", "") in two], name
 
 
 def test_checks_hold_no_solutions_and_no_equations():
@@ -139,7 +165,24 @@ def test_checks_hold_no_solutions_and_no_equations():
         )
 
 
+def test_progress_is_recorded_only_when_the_notebook_asks(tmp_path, capsys):
+    checks.check("sigmoid_prime", EXERCISES["sigmoid_prime"].reference)
+    assert not (tmp_path / "progress.json").exists(), "course notebooks do not record"
+    student = "".join(t for p, t in ex.generated().items() if p.parent.name == "exercises")
+    course = "".join(p.read_text() for p in (ex.ROOT / "notebooks").glob("*.ipynb"))
+    assert "record_progress()" in student and "record_progress()" not in course
+    solutions = "".join(t for p, t in ex.generated().items() if p.parent.name == "solutions")
+    assert "record_progress()" not in solutions
+
+
+def test_the_student_folder_holds_the_whole_course():
+    names = {p.name for p in ex.generated() if p.parent.name == "exercises"}
+    assert names == {p.name for p in (ex.ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert "00_welcome.ipynb" in names
+
+
 def test_progress_is_remembered(tmp_path, capsys):
+    checks.record_progress()
     checks.check("sigmoid_prime", EXERCISES["sigmoid_prime"].reference)
     checks.check("hidden_delta", EXERCISES["hidden_delta"].mistakes[0][0])
     checks.check("numerical_gradient", _stub)
@@ -178,3 +221,110 @@ def test_readme_counts_the_exercises():
     notebooks = sorted({e.notebook[:2] for e in CATALOGUE.values()})
     span = f"Notebooks {notebooks[0]}-{notebooks[-1]}"
     assert f"{span} have {len(EXERCISES)} exercises and {len(PREDICTIONS)} predictions" in readme
+
+
+# ------------------------------------------------------------------------------ generic mistakes
+
+
+def _first_array(args) -> int | None:
+    return next((k for k, a in enumerate(args) if isinstance(a, np.ndarray)), None)
+
+
+def _case_values(name):
+    e = EXERCISES[name]
+    args = e.cases(np.random.default_rng(1234))[0]
+    return e, args, e.reference(*checks._copy(args))
+
+
+ARRAY_EXERCISES = sorted(n for n in EXERCISES if isinstance(_case_values(n)[2], np.ndarray))
+
+
+@pytest.mark.parametrize("name", ARRAY_EXERCISES)
+def test_a_list_for_an_array_is_rejected(name):
+    ref = EXERCISES[name].reference
+    v = checks.verdict(name, lambda *a: np.asarray(ref(*a)).tolist())
+    assert not v.passed and "returned a list; return a numpy array" in v.message, v.message
+
+
+@pytest.mark.parametrize("name", ARRAY_EXERCISES)
+def test_integer_and_float16_results_are_named(name):
+    ref = EXERCISES[name].reference
+    if _case_values(name)[2].dtype.kind != "f":
+        pytest.skip("not a floating-point result")
+    v = checks.verdict(name, lambda *a: np.asarray(ref(*a)).astype(np.int64))
+    assert not v.passed and "int64 (whole numbers)" in v.message, v.message
+    v = checks.verdict(name, lambda *a: (np.asarray(ref(*a)) * 1.001).astype(np.float16))
+    assert not v.passed and "float16" in v.message, v.message
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_none_is_named(name):
+    v = checks.verdict(name, lambda *a: None)
+    assert not v.passed and v.attempted and "returned None" in v.message, v.message
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n in EXERCISES if _first_array(_case_values(n)[1]) is not None)
+)
+def test_an_argument_changed_in_place_is_caught_even_when_the_result_is_right(name):
+    import inspect
+
+    ref = EXERCISES[name].reference
+    k = _first_array(_case_values(name)[1])
+
+    def student(*args):
+        out = ref(*checks._copy(args))
+        args[k][...] = 0.0 if args[k].dtype.kind == "f" else 1  # then spoils an argument
+        return out
+
+    student.__signature__ = inspect.signature(ref)
+    v = checks.verdict(name, student)
+    param = (
+        list(inspect.signature(ref).parameters)[k]
+        if k < len(inspect.signature(ref).parameters)
+        else None
+    )
+    assert not v.passed and "changed its argument" in v.message, v.message
+    if param:
+        assert f"`{param}`" in v.message
+
+
+def test_the_issues_wrong_answers_get_specific_messages():
+    from segdend_lite.model import init, mlp
+    from segdend_lite.model.neuron import soma_steady_state
+
+    def hidden_delta_into_h(delta2, W2, h):
+        h *= 1 - h
+        return (delta2 @ W2) * h
+
+    v = checks.verdict("hidden_delta", hidden_delta_into_h)
+    assert "changed its argument `h`; compute into a new array" in v.message
+
+    def sparsify_in_place(rng, Y, fraction, gain):
+        Y *= gain
+        Y.flat[rng.choice(Y.size, size=round(fraction * Y.size), replace=False)] = 0.0
+        return Y
+
+    assert "changed its argument `Y`" in checks.verdict("sparsify", sparsify_in_place).message
+
+    def sparsify_with_replacement(rng, Y, fraction, gain):
+        out = Y * gain
+        out.flat[rng.choice(Y.size, size=round(fraction * Y.size), replace=True)] = 0.0
+        return out
+
+    v = checks.verdict("sparsify", sparsify_with_replacement)
+    assert "should have exactly round(0.8 * 500) = 400" in v.message
+    assert "replace=False" in v.message
+    v = checks.verdict("soma_voltage", lambda *a: list(soma_steady_state(*a)))
+    assert "returned a list; return a numpy array" in v.message
+    assert "returned None" in checks.verdict("train_epoch", lambda *a: None).message
+    v = checks.verdict("hidden_delta", lambda d, W, h: mlp.hidden_delta(d, W, h) * 1.01)
+    assert re.search(r"\(-?[\d.]+ vs -?[\d.]+ at \[\d+, \d+\]\)", v.message), v.message
+    assert init.sparsify  # the reference the check compares with
+
+
+def test_a_loop_that_reports_before_training_is_named():
+    from segdend_lite.course.catalog import nb06
+
+    v = checks.verdict("train_epoch", nb06._reports_before_training)
+    assert "Train the image first, then report" in v.message

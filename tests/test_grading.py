@@ -1,4 +1,4 @@
-"""The nbgrader course folder that `make nbgrader` writes (segdend_lite.course.grading).
+"""The nbgrader course folder that `make nbgrader` writes (scripts/build_nbgrader.py).
 
 These tests read the generated notebooks and run their test cells in this process; nbgrader
 itself (generate_assignment, autograde) runs in tests/nbgrader_course.py (`make test-nbgrader`).
@@ -12,8 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from segdend_lite.course import checks, grading
-from segdend_lite.course import exercises as ex
+import importlib.util
+import sys
+
+from segdend_lite.course import checks
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ex = _load("build_exercises")
+grading = _load("build_nbgrader")
 
 CATALOGUE = checks.catalogue()
 EXERCISES = {n: e for n, e in CATALOGUE.items() if isinstance(e, checks.Exercise)}

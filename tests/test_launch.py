@@ -94,7 +94,9 @@ def test_readme_badges_open_existing_notebooks_of_the_same_repository():
     for b_repo, _, path in binder:
         assert b_repo == repo, f"Binder badge for {b_repo}, the set-up cell installs from {repo}"
         assert (ROOT / path).is_file(), f"the Binder badge opens {path}, which does not exist"
-    assert "notebooks/00_welcome.ipynb" in [p for *_, p in binder], "Binder opens 00_welcome"
+    assert "exercises/00_welcome.ipynb" in [p for *_, p in binder], (
+        "Binder opens the student notebook exercises/00_welcome.ipynb"
+    )
     colab = COLAB.findall(readme)
     for c_repo, c_ref, path in colab:
         assert (c_repo, c_ref) == (repo, ref), f"README Colab badge {c_repo}@{c_ref} for {path}"
@@ -185,3 +187,66 @@ def test_browser_test_without_chromium_says_so(required, monkeypatch):
     )
     assert "browser test skipped: no Chromium found" in done.stdout
     assert done.returncode == int(required), "skips cleanly, unless .ci/run requires it"
+
+
+def _lab_command() -> list[str]:
+    """The `jupyter lab` command of `make lab`, as make would run it (dry run)."""
+    import shlex
+    import subprocess
+
+    out = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "lab", "VENV=/nonexistent-venv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.replace("\\\n", " ").splitlines() if "jupyter lab" in ln)
+    return shlex.split(line)
+
+
+def test_make_lab_opens_the_student_welcome_notebook_with_the_repository_as_root(tmp_path):
+    """The URL `make lab` prints opens exercises/00_welcome.ipynb, and JupyterLab's root is the
+    repository (so that exercises/, notebooks/ and exercises/solutions/ are all reachable)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    pytest.importorskip("jupyterlab")
+    cmd = _lab_command()
+    assert cmd[0].endswith("/bin/jupyter") and cmd[1] == "lab"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [a for a in cmd[2:] if not a.startswith("--port")] + [f"--port={port}"]
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", *args],
+        cwd=tmp_path,  # not the repository: the root must come from the command itself
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url, root, log = None, None, []
+        deadline = time.time() + 90
+        while url is None and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            log.append(line)
+            found = re.search(rf"http://127\.0\.0\.1:{port}(/\S*)\?token=", line)
+            url = found.group(1) if found else None
+            if "Serving notebooks from local directory:" in line:
+                root = line.split("local directory:")[1].strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert url == "/lab/tree/exercises/00_welcome.ipynb", "".join(log[-20:])
+    assert root is not None and Path(root).resolve() == ROOT, f"JupyterLab's root is {root}"
+    assert (ROOT / "exercises" / "00_welcome.ipynb").is_file()

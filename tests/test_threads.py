@@ -102,10 +102,43 @@ def test_blas_threads_setting_and_rate_mode(mnist_small, user_threads, spy):
     rate.fit(
         mnist_small.x_train[:4],
         mnist_small.y_train[:4],
+        batch_size=2,
         progress=False,
         on_epoch=lambda n, h: seen.append(_blas_threads()),
     )
-    assert seen == [{BEFORE}]  # rate mode: not limited
+    assert seen == [{BEFORE}]  # rate-mode batches: not limited
+    assert _blas_threads() == {BEFORE}
+    rate.evaluate(mnist_small.x_test[:4], mnist_small.y_test[:4])
+    assert _blas_threads() == {BEFORE}
+
+
+def test_online_rate_mode_and_the_textbook_network_train_with_one_thread(
+    mnist_small, user_threads, monkeypatch
+):
+    """Online rate-mode training (fit with batch_size 1, train_step) and the textbook network's
+    minibatch loop are matrix-vector products: one BLAS thread, the user's setting after."""
+    from segdend_lite.model import mlp, rate
+
+    seen = []
+    real_learn, real_step = rate.learn_one, mlp.MLP.step
+
+    def learn(*args, **kwargs):
+        seen.append(("rate", _blas_threads()))
+        return real_learn(*args, **kwargs)
+
+    def step(self, *args, **kwargs):
+        seen.append(("mlp", _blas_threads()))
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(rate, "learn_one", learn)
+    monkeypatch.setattr(mlp.MLP, "step", step)
+    net = Network((20, 10), Config(mode="rate"), seed=0)
+    X, y = mnist_small.x_train[:4], mnist_small.y_train[:4]
+    net.fit(X, y, progress=False)
+    net.train_step(X[0] / 255.0, int(y[0]))
+    mlp.train(mlp.MLP.create(n_hidden=8), X, y, X, y, batch_size=2)
+    assert {k for k, _ in seen} == {"rate", "mlp"}, seen
+    assert all(t == {DEFAULT_BLAS_THREADS} for _, t in seen), seen
     assert _blas_threads() == {BEFORE}
 
 

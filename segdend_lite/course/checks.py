@@ -13,11 +13,12 @@ always run, and run *your* code once it is right.
 Predict-then-run exercises: write a prediction before a run, then
 ``check_prediction("name", name, observed)`` compares it with what the run showed and explains.
 
-``hint(name, level)`` gives tiered hints: 1, 2, then 3 = the solution, read from the course
+``hint(name, level)`` prints tiered hints: 1, 2, then 3 = the solution, read from the course
 notebook's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers (via the generated
-``solutions.json``, see :mod:`segdend_lite.course.exercises`). Attempts are remembered in a small
-JSON file (``~/.segdend_lite/progress.json``, or ``$SEGDEND_PROGRESS_FILE``); ``progress()``
-lists them.
+``solutions.json``, see ``scripts/build_exercises.py``). In the student notebooks
+(``exercises/``, which call ``record_progress()``), attempts are remembered in a small JSON file
+(``~/.segdend_lite/progress.json``, or ``$SEGDEND_PROGRESS_FILE``); ``progress()`` lists them.
+Running the course notebooks (``notebooks/``, with their solutions) records nothing.
 
 Strict mode (``SEGDEND_STRICT_CHECKS=1``, set by ``make test``): an attempted but wrong solution
 raises ``AssertionError`` with the verdict, so a wrong solution in ``notebooks/`` fails the
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import inspect
 import json
 import os
 import pkgutil
@@ -63,7 +65,11 @@ class Exercise:
     when the student's output differs from the reference's; ``hints``: levels 1 and 2 (level 3
     is the solution from the course notebook); ``compare(got, expected, args) -> bool``: a
     custom comparison (default: same shape and values within 1e-6 relative, element by element
-    for tuples).
+    for tuples); ``diagnose(got, args) -> str | None``: a diagnosis tried after the mistakes,
+    for what comparing with a wrong function cannot find (e.g. random draws).
+
+    Generic mistakes (:data:`GENERIC_MISTAKES`) are tried for every exercise before its own: a
+    changed argument, None, a list for an array, a wrong dtype, the wrong number of values.
     """
 
     name: str
@@ -74,6 +80,7 @@ class Exercise:
     mistakes: list[tuple[Callable, str]] = field(default_factory=list)
     hints: tuple[str, str] = ("", "")
     compare: Callable[[Any, Any, tuple], bool] | None = None
+    diagnose: Callable[[Any, tuple], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,20 +189,128 @@ def _copy(args: tuple) -> tuple:
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
-def _preview(x: Any) -> str:
-    if isinstance(x, (tuple, list)):
-        x = x[0] if x else x
+def _preview(got: Any, expected: Any) -> str:
+    """Where two results differ most: "at [i, j]: got vs expected" (the first elements of
+    tuples), or their first values when no position can be compared."""
+    if isinstance(expected, (tuple, list)) and isinstance(got, (tuple, list)):
+        pairs = [(g, e) for g, e in zip(got, expected) if not same(g, e)]
+        got, expected = pairs[0] if pairs else (got[:1], expected[:1])
     try:
-        return np.array2string(np.ravel(np.asarray(x, dtype=float))[:3], precision=4)
+        a, b = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     except (TypeError, ValueError):
-        return repr(x)[:40]
+        return f"{repr(got)[:40]} vs {repr(expected)[:40]}"
+    if a.shape == b.shape and a.size:
+        diff = np.abs(a - b)
+        diff[np.isnan(diff)] = np.inf
+        k = np.unravel_index(int(np.argmax(diff)), a.shape)
+        at = f" at {[int(i) for i in k]}" if a.ndim else ""
+        return f"{a[k]:.6g} vs {b[k]:.6g}{at}"
+    return (
+        f"{np.array2string(np.ravel(a)[:3], precision=4)} vs "
+        f"{np.array2string(np.ravel(b)[:3], precision=4)}"
+    )
+
+
+# ------------------------------------------------------------------------------ generic mistakes
+
+
+def _changed_argument(student: Callable, args: tuple, after: tuple) -> str | None:
+    """The name of the first array argument the student's function changed in place."""
+    try:
+        names = list(inspect.signature(student).parameters)
+    except (TypeError, ValueError):
+        names = []
+    for k, (before, now) in enumerate(zip(args, after)):
+        if isinstance(before, np.ndarray) and not (
+            now.shape == before.shape and np.array_equal(now, before, equal_nan=True)
+        ):
+            return names[k] if k < len(names) else f"number {k + 1}"
+    return None
+
+
+def _type_problem(
+    got: Any, expected: Any, what: str = "Your function", lengths: bool = False
+) -> str | None:
+    """A generic mistake in the type of a result: None, a list for an array, an integer or
+    float16 array for a float one; with ``lengths``, also a tuple or list with the wrong number
+    of values (tried after the exercise's own mistakes, which may explain the number)."""
+    if got is None and expected is not None:
+        return (
+            f"{what} returned None: is the `return` line missing (or does it return the result "
+            "of an in-place operation such as list.append)?"
+        )
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)):
+            return (
+                f"{what} returned a {type(got).__name__}; expected a {type(expected).__name__} "
+                f"of {len(expected)} values."
+            )
+        if len(got) != len(expected):
+            if not lengths:
+                return None
+            return (
+                f"{what} returned {len(got)} value{'s' if len(got) != 1 else ''}; expected "
+                f"{len(expected)}."
+            )
+        for k, (g, e) in enumerate(zip(got, expected)):
+            problem = _type_problem(g, e, f"Value {k + 1} of your result", lengths)
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
+        if expected.ndim == 0 and isinstance(got, (np.generic, float, int)):
+            return None
+        return (
+            f"{what} returned a {type(got).__name__}; return a numpy array (the later cells do "
+            "array arithmetic with it): build it with numpy operations or wrap it in "
+            "np.asarray(...)."
+        )
+    if isinstance(expected, np.ndarray) and expected.dtype.kind == "f":
+        if got.dtype.kind in "biu":
+            return (
+                f"{what} returned an array of {got.dtype} (whole numbers); expected floating "
+                "point: integer arrays round every value (e.g. np.zeros_like of an integer array, "
+                "or // instead of /)."
+            )
+        if got.dtype.itemsize < expected.dtype.itemsize and got.dtype.kind == "f":
+            if not same(got, expected):
+                return (
+                    f"{what} returned {got.dtype}, which keeps only "
+                    f"{np.finfo(got.dtype).precision} significant digits; compute in "
+                    f"{expected.dtype} (numpy's default)."
+                )
+    return None
+
+
+def _argument_changed(student, args, mine, got, expected) -> str | None:
+    changed = _changed_argument(student, args, mine)
+    if changed is None:
+        return None
+    return (
+        f"Your function changed its argument `{changed}`; compute into a new array (e.g. "
+        f"`out = {changed} * 2` rather than `{changed} *= 2` or `{changed}[...] = ...`): the "
+        f"caller still needs `{changed}` as it was."
+    )
+
+
+def _wrong_type(student, args, mine, got, expected) -> str | None:
+    return _type_problem(got, expected)
+
+
+#: Mistakes any exercise can show, tried in order before the exercise's own: each is
+#: ``f(student, args, args_after_the_call, got, expected) -> message or None``.
+GENERIC_MISTAKES = (_argument_changed, _wrong_type)
 
 
 # ------------------------------------------------------------------------------ checks
 
 
 def verdict(name: str, student: Callable) -> Verdict:
-    """Run exercise ``name``'s test cases on ``student``; no printing, no fallback."""
+    """Run exercise ``name``'s test cases on ``student``; no printing, no fallback.
+
+    Each case runs on copies of its arrays; afterwards the student's copies are compared with
+    the originals, so a function that changes an argument in place is caught even when its
+    result is right."""
     ex = _get(name)
     if not isinstance(ex, Exercise):
         raise ValueError(f"{name!r} is a prediction: use check_prediction")
@@ -207,31 +322,39 @@ def verdict(name: str, student: Callable) -> Verdict:
             f"{name}: not yet. Pass the function itself, not {type(student).__name__}.",
         )
     cmp = ex.compare or (lambda got, exp, args: same(got, exp))
+
+    def wrong(message: str) -> Verdict:
+        return Verdict(name, False, True, f"{name}: not yet. {message}")
+
     for args in ex.cases(np.random.default_rng(1234)):
         expected = ex.reference(*_copy(args))
+        mine = _copy(args)
         try:
-            got = student(*_copy(args))
+            got = student(*mine)
         except NotImplementedError:
             msg = f"{name}: not attempted yet. Replace the `raise NotImplementedError` line."
             return Verdict(name, False, False, msg)
         except Exception as exc:  # noqa: BLE001 - the student's code may raise anything
-            msg = f"{name}: not yet. Your function raised {type(exc).__name__}: {exc}."
-            return Verdict(name, False, True, msg)
+            return wrong(f"Your function raised {type(exc).__name__}: {exc}.")
+        for generic in GENERIC_MISTAKES:
+            problem = generic(student, args, mine, got, expected)
+            if problem:
+                return wrong(problem)
         if cmp(got, expected, args):
             continue
         for mistake, message in ex.mistakes:
             if cmp(got, mistake(*_copy(args)), args):
-                return Verdict(name, False, True, f"{name}: not yet. {message}")
+                return wrong(message)
+        found = ex.diagnose(got, args) if ex.diagnose else None
+        found = found or _type_problem(got, expected, lengths=True)
+        if found:
+            return wrong(found)
         if _shape(got) != _shape(expected):
-            msg = (
-                f"{name}: not yet. The result has shape {_shape(got)}; expected {_shape(expected)}."
-            )
-        else:
-            msg = (
-                f"{name}: not yet. Your values differ from the reference (e.g. {_preview(got)} "
-                f"vs {_preview(expected)}). Try hint('{name}', 1)."
-            )
-        return Verdict(name, False, True, msg)
+            return wrong(f"The result has shape {_shape(got)}; expected {_shape(expected)}.")
+        return wrong(
+            f"Your values differ from the reference ({_preview(got, expected)}). "
+            f"Try hint('{name}', 1)."
+        )
     return Verdict(name, True, True, f"{name}: passed. The cells below use your function.")
 
 
@@ -311,23 +434,26 @@ def solutions() -> dict[str, str]:
         return {}
 
 
-def hint(name: str, level: int = 1) -> str:
-    """Hint ``level`` 1 or 2 for exercise ``name``; level 3 prints the solution."""
+def hint_text(name: str, level: int = 1) -> str:
+    """The text of hint ``level`` (1 or 2; 3 = the solution) for exercise ``name``."""
     item = _get(name)
     if level not in (1, 2, 3):
         raise ValueError("level is 1, 2 or 3 (3 = the solution)")
     if level < 3:
-        text = item.hints[level - 1]
-    else:
-        sol = solutions().get(name)
-        text = (
-            "Solution (from the course notebook):\n" + sol
-            if sol
-            else f"No solution found for {name!r}: the course notebooks are the source "
-            "(notebooks/, between ### BEGIN SOLUTION and ### END SOLUTION)."
-        )
-    print(text)
-    return text
+        return item.hints[level - 1]
+    sol = solutions().get(name)
+    if sol:
+        return "Solution (from the course notebook):\n" + sol
+    return (
+        f"No solution found for {name!r}: the course notebooks are the source "
+        "(notebooks/, between ### BEGIN SOLUTION and ### END SOLUTION)."
+    )
+
+
+def hint(name: str, level: int = 1) -> None:
+    """Print hint ``level`` 1 or 2 for exercise ``name``; level 3 prints the solution. Returns
+    nothing, so that a notebook shows the hint once (:func:`hint_text` returns it)."""
+    print(hint_text(name, level))
 
 
 # ------------------------------------------------------------------------------ progress
@@ -348,8 +474,19 @@ def _load_progress() -> dict:
     return data if isinstance(data, dict) else {}
 
 
+_RECORDING = False
+
+
+def record_progress(on: bool = True) -> None:
+    """Remember this kernel's checks in the progress file (``on=False``: stop). The student
+    notebooks in ``exercises/`` call it once; the course notebooks, which hold the solutions,
+    do not, so running them never marks an exercise as done."""
+    global _RECORDING
+    _RECORDING = bool(on)
+
+
 def _record(name: str, v: Verdict) -> None:
-    if not v.attempted:
+    if not v.attempted or not _RECORDING:
         return
     data = _load_progress()
     old = data.get(name) if isinstance(data.get(name), dict) else {}
@@ -397,9 +534,12 @@ __all__ = [
     "check_prediction",
     "verdict",
     "hint",
+    "hint_text",
     "solutions",
     "progress",
     "progress_file",
+    "record_progress",
     "same",
     "strict",
+    "GENERIC_MISTAKES",
 ]

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from segdend_lite.model import analysis
 from segdend_lite.model.loop import train_epoch  # noqa: F401  (the loop the dashboard drives)
 from segdend_lite.model.network import Network
+from segdend_lite.runs.chunks import angle_to_backprop  # the probe of every chunked run
 
 #: The measurements of one report, in the order :meth:`DashboardState.line` prints them.
 FIELDS = ("images", "epoch", "train_error", "test_error", "angle_to_bp", "rates_hz", "seconds")
@@ -84,8 +84,7 @@ def measure(net: Network, probe: Probe) -> dict:
         xa, ya = probe.x_test[: probe.n_angle], probe.y_test[: probe.n_angle]
         p = net.phases(xa, ya)
         row["rates_hz"] = tuple(1000.0 * float(np.mean(r)) for r in p.r[1:] + [p.r_f])
-        if net.n_hidden:
-            row["angle_to_bp"] = float(np.nanmean(analysis.angle_to_backprop(net, xa, ya)))
+        row["angle_to_bp"] = angle_to_backprop(net, xa, ya)
     else:
         row["rates_hz"] = tuple(float(r) for r in net.firing_rates())
         net.reset_stats()

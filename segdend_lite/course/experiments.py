@@ -1,176 +1,91 @@
 """The paper's experiments as short runs a student can change (notebooks 07 and 08).
 
-Each :class:`Experiment` names one question of the paper (Figs. 7A, 8, 9 and 6-figure
-supplement 1), the option of :class:`~segdend_lite.Config` it varies, the values the paper used
-and the paper's result. :func:`make_network` builds the network for one value, :func:`run_curve`
-trains it for a number of images, chunk by chunk through the public ``Network.fit``, and records
-a learning curve; :func:`load_stored` reads a stored run (made by ``scripts/course_runs.py``,
-with its provenance) from ``reproduction/``; :func:`experiment_widget` puts the three together.
+The questions a student explores are :data:`QUESTIONS` of the one experiment registry
+(``segdend_lite.reproduce.registry``): each names the :class:`~segdend_lite.Config` option it
+varies, the values the paper used (each selecting a condition such as ``fig8/sparse``, with
+its network, options, the paper's result and its stored run). :func:`make_network` builds the
+network for one value, :func:`run_curve` trains it for a number of images, chunk by chunk
+(``segdend_lite.runs.train_chunks``, the loop ``reproduce`` uses too), and records a learning
+curve; :func:`load_stored` reads a stored run (with its provenance) from the package's results
+(``segdend_lite.runs.store``); :func:`experiment_widget` puts the three together.
 
-A curve is a dict of lists, one entry per chunk of training images: ``images`` (seen so far),
-``seconds`` (training time of the chunk), ``train_error`` (% of the chunk's images misclassified
-in their forward phase, before their update), ``loss`` (mean output loss of the chunk),
-``angle`` (mean angle, degrees, between the first hidden layer's update and backprop's: in
-spiking mode over the chunk's training images, in rate mode on the chunk's images after the
-chunk; None without a hidden layer) and ``hidden_rate_hz`` (spiking mode). Test errors (%)
-are in ``test_images`` / ``test_error``, measured where ``test_every`` says.
+A curve is a history (``segdend_lite.runs.history``, the format of ``Network.history``) with
+one entry per chunk of training images: ``epoch`` and ``images`` (seen so far), ``seconds``
+(training time of the chunk), ``train_error`` (% of the chunk's images misclassified in their
+forward phase, before their update), ``loss``, ``angle_to_bp`` (mean angle, degrees, between
+the first hidden layer's update and backprop's: in spiking mode over the chunk's training
+images, in rate mode on the chunk's images after the chunk; None without a hidden layer),
+``hidden_rate_hz`` (spiking mode) and ``test_error`` (%, where ``test_every`` says, else None).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from segdend_lite.model import analysis, neuron
+from segdend_lite.model import neuron
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
+from segdend_lite.reproduce.registry import QUESTIONS, Question
+from segdend_lite.runs import angle_probe, train_chunks
+from segdend_lite.runs.store import load_stored, stored_epochs, stored_names
 
-#: Where stored runs live: ``reproduction/<name>/history.json`` and ``provenance.json``.
-STORE = Path(__file__).resolve().parents[2] / "reproduction"
-
-CURVE_KEYS = ("images", "seconds", "train_error", "loss", "angle", "hidden_rate_hz")
+__all__ = ["QUESTIONS", "Question", "load_stored", "stored_epochs", "stored_names"]
 
 
-@dataclass(frozen=True)
-class Experiment:
-    """One experiment of the paper.
+def _question(question: Question | str) -> Question:
+    if isinstance(question, Question):
+        return question
+    if question not in QUESTIONS:
+        raise ValueError(f"unknown experiment {question!r}: choose one of {list(QUESTIONS)}")
+    return QUESTIONS[question]
 
-    ``option`` is the :class:`Config` field varied (``values``: the paper's values, the
-    control first); ``layer_sizes`` the network (hidden layers, then 10 outputs); ``base``
-    other options every run of the experiment shares; ``stored`` maps a value to the name of
-    a stored run in ``reproduction/`` (spiking mode unless the run's provenance says
-    otherwise). ``needs_spiking``: the option has no effect in rate mode.
+
+def experiment_config(question: Question | str, value, mode: str = "rate") -> Config:
+    """The :class:`Config` of one run of ``question`` with its option set to ``value``.
+
+    A value the paper used selects its condition's options (for ``symmetric_feedback`` the
+    value is the noise SD, and None means random feedback, the control); another value is
+    set on the options of the last condition (e.g. ``g_A = 0.3`` on those of ``fig9/gA0.6``).
+    Raises ValueError for an unknown question.
     """
-
-    name: str
-    question: str
-    paper: str
-    option: str
-    values: tuple
-    layer_sizes: tuple[int, ...] = (500, 10)
-    base: dict = field(default_factory=dict)
-    stored: dict = field(default_factory=dict)
-    needs_spiking: bool = False
-
-
-EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e
-    for e in (
-        Experiment(
-            name="sparse_feedback",
-            question="Does learning need dense feedback, or can most feedback synapses be absent?",
-            paper="80 % of Y zero, the rest x5: 3.7 % test error after 60 epochs, against 4.1 % "
-            "with full random Y (Fig. 8B).",
-            option="sparse_feedback",
-            values=(0.0, 0.8),
-            stored={0.0: "spiking_1h_seed0", 0.8: "spiking_1h_sparse0.8_seed0"},
-        ),
-        Experiment(
-            name="symmetric_feedback",
-            question="Does it help if the feedback weights mirror the feed-forward ones (Y = W^T),"
-            " and what if that mirror is noisy?",
-            paper="Y = W^T: 3.6 % after 60 epochs (4.1 % with random Y), faster at first; with "
-            "N(0, 0.05) noise on Y: worse than random Y (Fig. 8D).",
-            option="symmetric_noise",
-            values=(None, 0.0, 0.05),
-            stored={
-                None: "spiking_1h_seed0",
-                0.0: "spiking_1h_symmetric_seed0",
-                0.05: "spiking_1h_symmetric_noise0.05_seed0",
-            },
-        ),
-        Experiment(
-            name="apical_conductance",
-            question="What if the apical dendrite is not segregated, i.e. the feedback leaks into"
-            " the soma (g_A > 0)?",
-            paper="Two hidden layers: g_A = 0.05 about as good as g_A = 0; g_A = 0.6 learns "
-            "clearly worse (Fig. 9B).",
-            option="g_A",
-            values=(0.0, 0.05, 0.6),
-            layer_sizes=(500, 100, 10),
-            stored={
-                0.0: "spiking_2h_seed0",
-                0.05: "spiking_2h_gA0.05_seed0",
-                0.6: "spiking_2h_gA0.6_seed0",
-            },
-            needs_spiking=True,
-        ),
-        Experiment(
-            name="random_plateau_times",
-            question="Must all neurons compute their plateau potentials at the same moment?",
-            paper="Each neuron 0-5 ms before the phase ends: learning about as good as with "
-            "synchronous plateaus (Fig. 6-figure supplement 1).",
-            option="random_plateau_times",
-            values=(False, True),
-            stored={False: "spiking_1h_seed0", True: "spiking_1h_random_plateaus_seed0"},
-            needs_spiking=True,
-        ),
-        Experiment(
-            name="feedback_topology",
-            question="Should every hidden layer get the output's feedback (broadcast) or only the"
-            " layer above's (layer-wise)?",
-            paper="The paper uses broadcast feedback; layer-wise feedback is an option of the "
-            "authors' code (no result reported).",
-            option="feedback",
-            values=("broadcast", "layerwise"),
-            layer_sizes=(500, 100, 10),
-        ),
-        Experiment(
-            name="init",
-            question="How much does the spread of the initial weights matter?",
-            paper="The paper's design SD (section 9) vs the doubled spread of the authors' final"
-            " code (no result reported; the paper's runs predate the change).",
-            option="init",
-            values=("design", "authors_code"),
-            stored={"design": "spiking_1h_seed0", "authors_code": "spiking_1h_init_code_seed0"},
-        ),
-    )
-}
-
-
-def experiment_config(experiment: Experiment | str, value, mode: str = "rate") -> Config:
-    """The :class:`Config` of one run of ``experiment`` with its option set to ``value``.
-
-    For ``symmetric_feedback`` the value is the noise SD, and None means random feedback (the
-    control). Raises ValueError for an unknown experiment.
-    """
-    ex = _experiment(experiment)
-    options = dict(ex.base, mode=mode)
-    if ex.name == "symmetric_feedback":
-        if value is not None:
-            options.update(symmetric_feedback=True, symmetric_noise=float(value))
+    q = _question(question)
+    hit = q.condition(value)
+    if hit is not None:
+        options = dict(hit[1].options)
     else:
-        options[ex.option] = value
-    return Config(**options)
+        options = dict(q.condition(q.values[-1][0])[1].options)
+        options[q.option] = value
+    return Config(mode=mode, **options)
 
 
-def value_label(experiment: Experiment | str, value) -> str:
-    """A short label for one value of an experiment's option, e.g. ``"g_A = 0.6"``; the
-    first value (the paper's control) is marked "(control)"."""
-    ex = _experiment(experiment)
-    if ex.name == "symmetric_feedback":
-        text = "random Y" if value is None else f"Y = W^T, noise SD {value:g}"
+def layer_sizes(question: Question | str) -> tuple[int, ...]:
+    """The network of a question's runs: its conditions' hidden layers, then 10 outputs."""
+    q = _question(question)
+    return tuple(q.condition(q.values[0][0])[1].hidden) + (10,)
+
+
+def value_label(question: Question | str, value) -> str:
+    """A short label for one value of a question's option, e.g. ``"g_A = 0.6"``; the first
+    value (the paper's control) is marked "(control)"."""
+    q = _question(question)
+    if q.name == "symmetric_feedback":
+        text = (
+            "random Y"
+            if value is None
+            else "Y = W^T, no noise"
+            if not value
+            else f"Y = W^T, noise SD {value:g}"
+        )
     else:
-        text = f"{ex.option} = {value}"
-    return text + (" (control)" if value == ex.values[0] else "")
+        text = f"{q.option} = {value}"
+    return text + (" (control)" if value == q.values[0][0] else "")
 
 
-def make_network(experiment: Experiment | str, value, mode: str = "rate", seed: int = 0) -> Network:
-    """A fresh network for one run of ``experiment`` (see :func:`experiment_config`)."""
-    ex = _experiment(experiment)
-    return Network(ex.layer_sizes, experiment_config(ex, value, mode), seed=seed)
-
-
-def _experiment(experiment: Experiment | str) -> Experiment:
-    if isinstance(experiment, Experiment):
-        return experiment
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {experiment!r}: choose one of {list(EXPERIMENTS)}")
-    return EXPERIMENTS[experiment]
+def make_network(question: Question | str, value, mode: str = "rate", seed: int = 0) -> Network:
+    """A fresh network for one run of ``question`` (see :func:`experiment_config`)."""
+    return Network(layer_sizes(question), experiment_config(question, value, mode), seed=seed)
 
 
 def run_curve(
@@ -184,118 +99,108 @@ def run_curve(
     test_every: int | None = None,
     curve: dict | None = None,
     progress: bool = False,
+    on_chunk=None,
 ) -> dict:
     """Train ``net`` online on ``n_images`` training images, ``chunk`` at a time, and record a
-    learning curve (the keys are in the module docstring).
+    learning curve (see the module docstring; ``curve``: one to continue). ``on_chunk(images)``,
+    if given, is called after every chunk with the images the network has seen (for progress).
 
     Images are taken in a fresh random order of ``X`` (from ``net.rng``) for every pass
     through the set, like epochs. ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels.
     If ``X_test``/``y_test`` are given, the test error is measured after every ``test_every``
-    images (default: at the end only) and at the end. ``curve``: a curve to continue.
+    images (default: at the end only) and at the end.
     """
-    if n_images < 1 or chunk < 1:
-        raise ValueError(f"n_images={n_images} and chunk={chunk} must be >= 1")
-    X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y) or len(X) == 0:
-        raise ValueError(f"{len(X)} images but {len(y)} labels")
-    curve = curve if curve is not None else _empty_curve()
-    start = curve["images"][-1] if curve["images"] else 0
-    order = np.empty(0, dtype=np.int64)
-    done = 0
-    while done < n_images:
-        while len(order) < chunk:
-            order = np.concatenate([order, net.rng.permutation(len(X))])
-        n = min(chunk, n_images - done)
-        idx, order = order[:n], order[n:]
-        t0 = time.perf_counter()
-        history = net.fit(X[idx], y[idx], epochs=1, shuffle=False, progress=progress)
-        seconds = time.perf_counter() - t0
-        done += n
-        angle = history["angle_to_bp"][-1]
-        if angle is None and net.n_hidden and net.config.mode == "rate":
-            angles = analysis.angle_to_backprop(net, X[idx], y[idx])
-            # NaN where an update is zero (e.g. a layer that cannot learn): no angle then
-            angle = float(np.nanmean(angles)) if np.any(np.isfinite(angles)) else None
-        curve["images"].append(start + done)
-        curve["seconds"].append(seconds)
-        curve["train_error"].append(history["train_error"][-1])
-        curve["loss"].append(history["loss"][-1])
-        curve["angle"].append(angle)
-        curve["hidden_rate_hz"].append(history["hidden_rate_hz"][-1])
-        due = test_every is not None and done % test_every < n
-        if X_test is not None and (due or done == n_images):
-            curve["test_images"].append(start + done)
-            curve["test_error"].append(net.evaluate(X_test, y_test))
-    return curve
+    return train_chunks(
+        net,
+        X,
+        y,
+        n_images,
+        chunk=chunk,
+        X_test=X_test,
+        y_test=y_test,
+        test_every=test_every,
+        probe=_with_progress(angle_probe(), on_chunk),
+        history=curve,
+        progress=progress,
+    )
 
 
-def _empty_curve() -> dict:
-    return {k: [] for k in CURVE_KEYS + ("test_images", "test_error")}
+def _with_progress(probe, on_chunk):
+    if on_chunk is None:
+        return probe
+
+    def report(net, X, y, entry):
+        out = probe(net, X, y, entry)
+        on_chunk(entry["images"])
+        return out
+
+    return report
 
 
-# ------------------------------------------------------------------------------ stored runs
+def last_test(curve: dict) -> tuple[int, float] | None:
+    """(images, test error %) of a curve's last test, or None if it has none."""
+    tests = [(n, e) for n, e in zip(curve["images"], curve["test_error"]) if e is not None]
+    return tests[-1] if tests else None
 
 
-def stored_names(root: str | Path | None = None) -> list[str]:
-    """Names of the stored runs (folders of ``reproduction/`` with a history.json)."""
-    root = Path(root) if root is not None else STORE
-    return sorted(p.parent.name for p in root.glob("*/history.json"))
-
-
-def load_stored(name: str, root: str | Path | None = None) -> dict:
-    """A stored run: ``{"curve": ..., "provenance": ...}`` from ``reproduction/<name>/``.
-
-    The provenance names the command, commit, date, machine, wall time, mode, network,
-    configuration and seed. Raises FileNotFoundError (listing the runs there) if it is missing.
-    """
-    root = Path(root) if root is not None else STORE
-    folder = root / name
-    if not (folder / "history.json").exists():
-        raise FileNotFoundError(
-            f"no stored run {name!r} in {root}; stored runs: {stored_names(root) or 'none'}. "
-            f"Make it with: python scripts/course_runs.py {name}"
-        )
-    curve = json.loads((folder / "history.json").read_text())
-    provenance = json.loads((folder / "provenance.json").read_text())
-    return {"curve": curve, "provenance": provenance}
-
-
-def stored_epochs(run: dict) -> float:
-    """Epochs a stored run (see :func:`load_stored`) trained: its images over its training set."""
-    c, p = run["curve"], run["provenance"]
-    return c["images"][-1] / p.get("train_size", 60000) if c["images"] else 0.0
+#: How a stored spiking run's PSP kernel is named in its description.
+KERNEL_LABELS = {
+    "truncated": " (10-lag kernel)",
+    "full": " (full kernel of the paper's text)",
+}
 
 
 def describe(run: dict) -> str:
-    """One line saying what a stored run is: mode, network, images/epochs, seed, final test
-    error, and where it came from."""
+    """One line saying what a stored run is: mode (and PSP kernel), network, images/epochs,
+    seed, final test error, and where it came from."""
     p, c = run["provenance"], run["curve"]
     epochs = stored_epochs(run)
-    test = f"test error {c['test_error'][-1]:.2f} %" if c.get("test_error") else "no test"
+    test = last_test(c)
+    test = f"test error {test[1]:.2f} %" if test else "no test"
+    kernel = ""
+    if p["mode"] == "spiking":
+        # stored configurations name every option; runs made before the default changed
+        # name the full kernel
+        kernel = KERNEL_LABELS.get(p.get("config", {}).get("kernel"), "")
     return (
-        f"{p['name']}: {p['mode']} mode, {p['network']}, {c['images'][-1]:,} images "
+        f"{p['name']}: {p['mode']} mode{kernel}, {p['network']}, {c['images'][-1]:,} images "
         f"({epochs:.2g} epoch{'' if epochs == 1 else 's'}), seed {p['seed']}, {test}; "
         f"{p['command']} "
         f"(commit {p['commit'][:8]}, {p['date'][:10]}, {p['wall_seconds'] / 60:.0f} min)"
     )
 
 
+def stored_run(question: Question | str, value) -> dict | None:
+    """The stored run of one value of a question (its condition's ``stored``), or None if the
+    condition has none or it is not in the results folder."""
+    hit = _question(question).condition(value)
+    if hit is None or hit[1].stored is None:
+        return None
+    try:
+        return load_stored(hit[1].stored)
+    except FileNotFoundError:
+        return None
+
+
 # ------------------------------------------------------------------------------ figures
 
 
-def show_stored(experiment: Experiment | str) -> dict:
-    """Print one line per stored run of ``experiment`` (see :func:`describe`) and draw their
+def show_stored(question: Question | str) -> dict:
+    """Print one line per stored run of ``question`` (see :func:`describe`) and draw their
     train error and angle to backprop against images seen; returns the runs by label."""
     import matplotlib.pyplot as plt
 
-    ex = _experiment(experiment)
+    q = _question(question)
     runs = {}
-    for value, name in ex.stored.items():
+    for value, _ in q.values:
+        name = q.condition(value)[1].stored
+        if name is None:
+            continue
         try:
-            runs[f"stored, {value_label(ex, value)}"] = load_stored(name)
+            runs[f"stored, {value_label(q, value)}"] = load_stored(name)
         except FileNotFoundError:
             print(
-                f"{ex.option} = {value}: no stored run {name!r} in this copy (make it with "
+                f"{q.option} = {value}: no stored run {name!r} in this copy (make it with "
                 f"`python scripts/course_runs.py {name}` from a clone of the repository)"
             )
     for run in runs.values():
@@ -304,7 +209,7 @@ def show_stored(experiment: Experiment | str) -> dict:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
         curves = {k: v["curve"] for k, v in runs.items()}
         curves_figure(curves, key="train_error", ax=axes[0], smooth_n=3)
-        curves_figure(curves, key="angle", ax=axes[1], smooth_n=3)
+        curves_figure(curves, key="angle_to_bp", ax=axes[1], smooth_n=3)
         fig.suptitle("stored spiking runs (running means over 3 points)", fontsize=9)
         fig.tight_layout()
         plt.show()
@@ -340,7 +245,7 @@ def curves_figure(curves: dict[str, dict], key: str = "train_error", ax=None, sm
     ax.set_ylabel(
         {
             "train_error": "train error (%)",
-            "angle": "angle to backprop (deg)",
+            "angle_to_bp": "angle to backprop (deg)",
             "loss": "output loss",
             "test_error": "test error (%)",
         }.get(key, key)
@@ -450,21 +355,23 @@ def experiment_run(
     n_images: int = 5000,
     n_test: int = 1000,
     seed: int = 0,
+    on_chunk=None,
 ) -> dict:
     """Run one value of an experiment briefly and fetch its stored run, if there is one.
 
     Returns ``{"live": curve, "stored": run or None, "label": ...}``; the live run trains a
     fresh network (:func:`make_network`) online on ``n_images`` images in ten chunks and tests
     it on the first ``n_test`` test images. Spiking mode is about 1 ms per image on a free
-    core (5 times more with g_A > 0), rate mode about 0.1 ms.
+    core (5 times more with g_A > 0), rate mode about 0.1 ms. ``on_chunk``: see
+    :func:`run_curve`.
     """
-    ex = _experiment(experiment)
-    if ex.needs_spiking and mode == "rate":
+    q = _question(experiment)
+    if q.needs_spiking and mode == "rate":
         raise ValueError(
-            f"{ex.option} has no effect in rate mode (the closed form has no apical-to-soma "
+            f"{q.option} has no effect in rate mode (the closed form has no apical-to-soma "
             "coupling and no plateau timing): choose mode='spiking'"
         )
-    net = make_network(ex, value, mode=mode, seed=seed)
+    net = make_network(q, value, mode=mode, seed=seed)
     curve = run_curve(
         net,
         data.x_train,
@@ -473,33 +380,33 @@ def experiment_run(
         chunk=max(1, n_images // 10),
         X_test=data.x_test[:n_test],
         y_test=data.y_test[:n_test],
+        on_chunk=on_chunk,
     )
-    name = ex.stored.get(value)
-    stored = None
-    if name is not None:
-        try:
-            stored = load_stored(name)
-        except FileNotFoundError:
-            stored = None
-    return {"live": curve, "stored": stored, "label": value_label(ex, value), "mode": mode}
+    stored = stored_run(q, value)
+    return {"live": curve, "stored": stored, "label": value_label(q, value), "mode": mode}
 
 
 def experiment_figure(result: dict, key: str = "train_error"):
-    """Live curve against the stored one (dashed, its own x range), for ``key``."""
+    """Live curve against the stored one (dashed) over the live run's images, for ``key``
+    and the angle to backprop; the stored run's end is in the title."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    curves = {f"live, {result['mode']}: {result['label']}": result["live"]}
+    live = result["live"]
+    curves = {f"live, {result['mode']}: {result['label']}": live}
     if result["stored"] is not None:
         p = result["stored"]["provenance"]
-        curves[f"stored, {p['mode']}: {p['name']}"] = result["stored"]["curve"]
-    for ax, k in zip(axes, (key, "angle")):
+        curves[f"stored, {p['mode']}: {p['name']} (its first images)"] = result["stored"]["curve"]
+    for ax, k in zip(axes, (key, "angle_to_bp")):
         curves_figure(curves, key=k, ax=ax)
-    live = result["live"]
-    title = f"live run: test error {live['test_error'][-1]:.1f} % on {len(live['test_error'])} test"
-    if result["stored"] is not None:
-        sc = result["stored"]["curve"]
-        title += f"; stored: {sc['test_error'][-1]:.2f} % after {sc['test_images'][-1]:,} images"
+        if live["images"]:  # the live run's range: a long stored run would squash it
+            ax.set_xlim(0, 1.05 * live["images"][-1])
+    axes[1].get_legend().remove()  # the same lines as on the left
+    n_tests = sum(e is not None for e in live["test_error"])
+    title = f"live run: test error {last_test(live)[1]:.1f} % on {n_tests} test"
+    stored = result["stored"] and last_test(result["stored"]["curve"])
+    if stored:
+        title += f"; stored: {stored[1]:.2f} % after {stored[0]:,} images"
     fig.suptitle(title.replace(" on 1 test", ""), fontsize=9)
     fig.tight_layout()
     return fig
@@ -514,9 +421,11 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    names = list(EXPERIMENTS)
+    names = list(QUESTIONS)
     exp = w.Dropdown(options=names, value=names[0], description="experiment")
-    value = w.Dropdown(description="value")
+    value = w.Dropdown(description="value", layout=w.Layout(width="340px"))
+    bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
+    status = w.Label("")
     mode_w = w.ToggleButtons(options=["rate", "spiking"], value=mode, description="mode")
     n = w.IntSlider(
         value=n_images,
@@ -530,19 +439,30 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
     out = w.Output()
 
     def values(change=None):
-        ex = EXPERIMENTS[exp.value]
-        value.options = [(repr(v), v) for v in ex.values]
-        value.value = ex.values[-1]
-        if ex.needs_spiking:
+        q = QUESTIONS[exp.value]
+        value.options = [(value_label(q, v), v) for v, _ in q.values]
+        value.value = q.values[-1][0]
+        if q.needs_spiking:
             mode_w.value = "spiking"
 
     def go(_=None):
         with out:
             out.clear_output(wait=True)
-            ex = EXPERIMENTS[exp.value]
-            print(f"{ex.question}\nPaper: {ex.paper}")
+            q = QUESTIONS[exp.value]
+            print(f"{q.question}\nPaper: {q.paper_text()}")
+            bar.max, bar.value, t0 = n.value, 0, time.perf_counter()
+
+            def show(images):
+                bar.value = images
+                status.value = (
+                    f"{mode_w.value}: {images:,} of {n.value:,} images, "
+                    f"{time.perf_counter() - t0:.0f} s"
+                )
+
             try:
-                result = experiment_run(data, exp.value, value.value, mode_w.value, n.value)
+                result = experiment_run(
+                    data, exp.value, value.value, mode_w.value, n.value, on_chunk=show
+                )
             except ValueError as err:
                 print(f"Cannot run: {err}")
                 return
@@ -557,7 +477,7 @@ def experiment_widget(data, mode: str = "rate", n_images: int = 5000):
     values()
     if mode_w.value == "rate":
         go()
-    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), out])
+    return w.VBox([w.HBox([exp, value]), w.HBox([mode_w, n, run]), w.HBox([bar, status]), out])
 
 
 # ------------------------------------------------------------------------------ 07's widget
@@ -630,15 +550,16 @@ def representation_widget(
     import matplotlib.pyplot as plt
 
     layer = w.Dropdown(options=list(embeddings), description="layer")
+    # "all" is -1, not None: a Dropdown whose value is None shows blank until it is used
     digit = w.Dropdown(
-        options=[("all", None)] + [(str(d), d) for d in range(10)], description="digit"
+        options=[("all", -1)] + [(str(d), d) for d in range(10)], value=-1, description="digit"
     )
     unit = w.IntSlider(
         value=0, min=0, max=len(F) - 1, description="hidden unit", continuous_update=False
     )
 
     def draw_embedding(layer, digit):
-        embedding_figure(embeddings[layer], y, digit, title=layer)
+        embedding_figure(embeddings[layer], y, None if digit < 0 else digit, title=layer)
         plt.show()
 
     def draw_field(unit):

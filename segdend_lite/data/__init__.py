@@ -122,6 +122,20 @@ def _as_dataset(arrays: dict[str, np.ndarray], source: str) -> Dataset:
     return Dataset(**flat, source=source)
 
 
+def source_name(source: str) -> str:
+    """A :class:`Dataset`'s ``source`` without the local folders in it, for files that others
+    read (provenance of stored runs): ``"cache (verified by SHA-256)"``, ``"download from the
+    public mirrors (verified by SHA-256)"``, ``"IDX folder NAME"`` (the folder's own name), or
+    the source itself where it names no local folder (the offline route, the bundled subset)."""
+    if source.startswith("cache "):
+        return "cache (verified by SHA-256)"
+    if source.startswith("download"):
+        return "download from the public mirrors (verified by SHA-256)"
+    if source.startswith("IDX folder "):
+        return f"IDX folder {Path(source[len('IDX folder ') :]).name}"
+    return source
+
+
 def _find_idx_file(folder: Path, stem: str) -> Path | None:
     """Find ``stem`` in ``folder`` under either name style (-idx or .idx), gzipped or not."""
     dotted = stem.replace("-idx", ".idx")

@@ -1,5 +1,5 @@
 """Analysis: how close the local rule is to backprop (Fig. 7A) and Theorem 1's condition
-(section 12, Fig. 5-figure supplement 1)."""
+(docs/model.md, "Theorem 1"; Fig. 5-figure supplement 1)."""
 
 from __future__ import annotations
 

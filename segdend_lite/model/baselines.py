@@ -16,7 +16,7 @@ only in how hidden layers get their error:
 
 Baselines scale every layer's step by ``P_L`` (gradient descent on ``P_L L``), so each layer
 follows the same loss. The paper's own backprop variant of the segregated network (hidden errors
-``W^T e`` with the hidden scale ``P_h``, model_spec 7.4) is
+``W^T e`` with the hidden scale ``P_h``, docs/model.md, "Baselines") is
 ``Network(..., Config(hidden_update="backprop"))``.
 """
 

@@ -26,7 +26,8 @@ PRESETS = ("paper", "authors_code")
 
 #: The paper's learning rates (first hidden layer first, output last), by number of hidden layers.
 #: Two hidden layers: the paper's wording (hidden 0.23, output 0.12); the authors' Feb-2017
-#: script read as (0.12, 0.23, 0.23) instead (model_spec section 15.6).
+#: script read as (0.12, 0.23, 0.23) instead (docs/model.md, "Where the authors' code
+#: departs from the paper").
 PAPER_LR = {0: (0.19,), 1: (0.21, 0.21), 2: (0.23, 0.23, 0.12)}
 
 
@@ -42,8 +43,8 @@ class Config:
     Learning: ``lr`` per layer, first hidden first (None = the paper's rates for the depth);
     ``P_hidden`` and ``P_output`` scale factors (None = ``20/phi_max`` and ``20/phi_max**2``).
     ``hidden_update``: ``"local"`` (the paper's plateau-potential rule), ``"backprop"`` (hidden
-    errors ``W^T e`` from the layer above, section 7.4) or ``"feedback_alignment"`` (hidden errors
-    through fixed random matrices ``B``; a baseline).
+    errors ``W^T e`` from the layer above, docs/model.md "Baselines") or
+    ``"feedback_alignment"`` (hidden errors through fixed random matrices ``B``; a baseline).
 
     Feedback: ``feedback`` ``"broadcast"`` (every hidden layer gets ``Y^h`` from the output, the
     paper's default) or ``"layerwise"`` (from the layer above; as in the authors' code, a lower
@@ -53,8 +54,8 @@ class Config:
     ``symmetric_feedback`` ties ``Y`` to ``W^T`` after every update, plus Gaussian noise of SD
     ``symmetric_noise`` (paper: 0.05) if > 0.
 
-    Initialization (section 9): ``init="design"`` gives weights the SD the design calls for;
-    ``"authors_code"`` the doubled spread of the authors' final code.
+    Initialization (docs/model.md, "Initial weights"): ``init="design"`` gives weights the SD
+    the design calls for; ``"authors_code"`` the doubled spread of the authors' final code.
 
     Numerics: ``dtype`` ``"float32"`` (default, fast) or ``"float64"``; ``mode`` ``"rate"`` (the
     authors' non-spiking mode, closed form) or ``"spiking"``.
@@ -250,7 +251,7 @@ class Config:
         return cls(**data)
 
 
-#: The authors' code's choices where it departs from the paper (model_spec section 15).
+#: The authors' code's choices where it departs from the paper (docs/model.md, same title).
 AUTHORS_CODE = {
     "kernel": "truncated",
     "window": "code",

@@ -1,4 +1,4 @@
-"""Initial weights (paper "Training paradigm"; model_spec section 9).
+"""Initial weights (paper "Training paradigm"; docs/model.md, "Initial weights").
 
 Weights are uniform, with a mean and spread chosen so that a layer's dendritic potentials
 ``B = sum_j W_j nu V_j + b`` have mean ``V_avg = 3`` and SD ``V_sd = 3`` (range about -6..12)

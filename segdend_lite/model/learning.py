@@ -1,7 +1,8 @@
 """The learning rule of the segregated-dendrite network, one function per equation.
 
 Guerguiev, Lillicrap & Richards (2017), eLife 6:e22901, main text eqs. 5-10 and Methods
-eqs. 21-41 (``model_spec.md`` sections 6-7). Every engine (rate mode, the step-by-step and
+eqs. 21-41 (``docs/model.md``, "Plateau potentials" and "Targets, losses and weight
+updates"). Every engine (rate mode, the step-by-step and
 the fast spiking engines), the baselines, the exercise checks and the notebooks call these
 functions; the only second copy is the independent oracle in the tests.
 
@@ -57,7 +58,7 @@ def output_loss(r_t: np.ndarray, V_f: np.ndarray, phi_max: float) -> np.ndarray:
 
 def hidden_target(r_f: np.ndarray, alpha_t: np.ndarray, alpha_f: np.ndarray) -> np.ndarray:
     """Hidden-layer target rates ``phi^{h*} = phibar^{h,f} + alpha^{h,t} - alpha^{h,f}``
-    (paper eq. 8, Methods eqs. 30 and 40 with the forward rate, model_spec 7.2).
+    (paper eq. 8, Methods eqs. 30 and 40 with the forward rate, docs/model.md).
 
     ``r_f``: the layer's mean forward rate (spikes/ms); ``alpha_t``, ``alpha_f``: its plateau
     potentials; all (n_h,) or (N, n_h). Returns the same shape.
@@ -94,7 +95,7 @@ def hidden_error_backprop(
     W_above: np.ndarray, e_above: np.ndarray, V_f: np.ndarray, k_B: float, phi_max: float
 ) -> np.ndarray:
     """Backprop's hidden error ``e^h = (W^{h+1})^T e^{h+1} k_B phi_max sigma'(V^{h,f})``
-    (model_spec 7.4; the comparison of paper Fig. 7A and the backprop baseline).
+    (docs/model.md, "Baselines"; the comparison of paper Fig. 7A and the backprop baseline).
 
     ``W_above``: (n_{h+1}, n_h); ``e_above``: (n_{h+1},) or (N, n_{h+1}); ``V_f``: (n_h,) or
     (N, n_h). Returns (n_h,) or (N, n_h).

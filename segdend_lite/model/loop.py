@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from segdend_lite.model.checkpoint import save_checkpoint
-from segdend_lite.model.threads import spiking_threads
+from segdend_lite.model.threads import training_threads
 
 #: What a history records, one list per key, one entry per evaluation (per epoch for ``fit``).
 HISTORY_KEYS = (
@@ -44,7 +44,7 @@ def record(history: dict, **entry) -> None:
         history[k].append(entry.get(k))
 
 
-@spiking_threads
+@training_threads
 def fit(
     net,
     X: np.ndarray,

@@ -21,6 +21,7 @@ import numpy as np
 from segdend_lite.model.learning import angle
 from segdend_lite.model.loop import new_history, record
 from segdend_lite.model.neuron import sigma
+from segdend_lite.model.threads import loop_threads
 
 
 def sigma_prime_from_output(s: np.ndarray) -> np.ndarray:
@@ -133,6 +134,7 @@ def numerical_gradient(f, w: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return g
 
 
+@loop_threads  # minibatches of a few dozen images: small products, one BLAS thread
 def train(
     net: MLP,
     X,

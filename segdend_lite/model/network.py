@@ -18,7 +18,7 @@ from segdend_lite.model import init as initialization
 from segdend_lite.model import learning, loop, rate, spiking
 from segdend_lite.model.config import Config
 from segdend_lite.model.spiking_state import SpikingState
-from segdend_lite.model.threads import spiking_threads
+from segdend_lite.model.threads import loop_threads, spiking_threads
 
 N_INPUT = 784
 
@@ -201,8 +201,9 @@ class Network:
         )
 
     def backprop_errors(self, V_h: list[np.ndarray], e_L: np.ndarray) -> list[np.ndarray]:
-        """Errors of exact backprop through the current weights (model_spec 7.4) from the output
-        error ``e_L`` and the hidden somatic voltages ``V_h``; hidden first, output last."""
+        """Errors of exact backprop through the current weights (docs/model.md, "Baselines")
+        from the output error ``e_L`` and the hidden somatic voltages ``V_h``; hidden first,
+        output last."""
         return self.layer_errors(e_L, V_h, None, None, rule="backprop")
 
     def apply_update(self, e: list[np.ndarray], s_pre: list[np.ndarray]) -> None:
@@ -242,7 +243,7 @@ class Network:
             raise ValueError("spiking mode trains online only: use batch_size=1")
         return rate.learn_batch(self, X, labels)
 
-    @spiking_threads
+    @loop_threads  # matrix-vector products, in both modes: one BLAS thread
     def train_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
         """One online update from one image ``x`` (pixels / 255, shape (784,)) and its label.
 

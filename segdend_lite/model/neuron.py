@@ -31,7 +31,7 @@ def sigma_prime(x: np.ndarray) -> np.ndarray:
 
 def basal_potential(W: np.ndarray, s: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Basal (or output-dendrite) potential ``V^b = W s + b`` (Methods, "Neuronal dynamics";
-    model_spec section 3): instantaneous, no dendritic dynamics.
+    docs/model.md, "The neurons"): instantaneous, no dendritic dynamics.
 
     ``W`` (n, m) feed-forward weights, ``s`` (m,) or (N, m) filtered presynaptic spike trains
     (rates in rate mode), ``b`` (n,). Returns (n,) or (N, n).

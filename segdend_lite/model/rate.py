@@ -1,4 +1,4 @@
-"""Rate mode: the authors' non-spiking mode in closed form (model_spec section 8.1).
+"""Rate mode: the authors' non-spiking mode in closed form (docs/model.md, "Rate mode").
 
 Per image ``x`` (pixels / 255, shape (784,)) with one-hot label ``t``:
 

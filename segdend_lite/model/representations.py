@@ -26,7 +26,7 @@ def rate_twin(net: Network) -> Network:
     """A rate-mode copy of ``net`` (same shape, weights, biases and feedback).
 
     In rate mode the activities are the closed form of the authors' non-spiking mode
-    (model_spec section 8.1); for a spiking network they are the rates its weights give without
+    (docs/model.md, "Rate mode"); for a spiking network they are the rates its weights give without
     spike noise, ``phi_max sigma(k_B (W r + b))``, i.e. about its mean firing rates.
     """
     twin = Network(

@@ -10,7 +10,7 @@ Two engines compute the same thing from the same random draws (:class:`Draws`):
 Per training image (:func:`learn_one`): a forward phase (no teaching) and a target phase
 (teaching conductances ``g_E = t``, ``g_I = 1 - t`` on the output), each ``phase_length`` ms
 plus a random Wald extra; then one update from the phases' window averages, every equation
-from :mod:`segdend_lite.model.learning` (model_spec 7.1-7.2).
+from :mod:`segdend_lite.model.learning` (docs/model.md, "Targets, losses and weight updates").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 One phase is a loop over 1-ms steps. In each step the layers are updated bottom to top, and in
 each layer the dendrites first, then the soma, then its spikes (paper "Simulation details",
-model_spec 4.4):
+docs/model.md, "Phases and timing"):
 
 1. input spikes, Poisson at ``phi_max x`` (``x`` = pixel / 255), filtered by the PSP kernel;
 2. per layer: basal potential ``V^b = W s + b`` of the PSPs ``s`` of the layer below; for a

@@ -1,17 +1,25 @@
-"""BLAS threads for the spiking engines, and the CPUs this process may actually use.
+"""BLAS threads for the spiking engines and the online training loops, and the CPUs this
+process may actually use.
 
-The spiking engines multiply small matrices (a few hundred rows) many times per image. With
-more than one BLAS thread such products get slower, much slower when another process holds
-the other cores: on a 2-core machine with one core busy, a training image of 784-500-10 took
-8.5 ms with OpenBLAS's default threads against 1.0 ms with one thread. A notebook cannot set
+The spiking engines multiply small matrices (a few hundred rows) many times per image, and the
+online training loops (rate mode, one image per update; the textbook network's minibatches of
+a few dozen images) are matrix-vector products. With more than one BLAS thread such products
+get slower, much slower when another process holds the other cores: on a 2-core machine with
+one core busy, a training image of 784-500-10 took 8.5 ms with OpenBLAS's default threads
+against 1.0 ms with one thread, and one epoch of notebook 01's textbook network 18.7 s against
+2.8 s. A notebook cannot set
 ``OPENBLAS_NUM_THREADS`` (numpy is imported before), and a Binder container sees all the
 host's cores while its CPU quota is about one core. So the library limits the BLAS threads
 itself, through threadpoolctl, while its spiking code runs:
 
-- the entry points that run the spiking engines (``fit``, ``Network.train_step``,
-  ``Network.output_voltage`` / ``predict`` / ``evaluate`` in spiking mode, the phase explorer
-  widget, the command line) are wrapped in :func:`spiking_threads`; rate mode is not limited
-  (its batched products are large and gain from threads);
+- the entry points that run the spiking engines (``Network.output_voltage`` / ``predict`` /
+  ``evaluate`` in spiking mode, the phase explorer widget, the command line) are wrapped in
+  :func:`spiking_threads`; rate mode's batched read-out is not limited (its products are large
+  and gain from threads);
+- the online training loops, in both modes, are wrapped in :func:`loop_threads`
+  (``Network.train_step``, the textbook network's ``mlp.train``, and the loops the notebooks
+  write themselves) or :func:`training_threads` (``fit``: limited in spiking mode and for online
+  training, ``batch_size=1``; not for large rate-mode batches);
 - the limit is :data:`DEFAULT_BLAS_THREADS` (1) unless a block ``with blas_threads(n):`` says
   otherwise (``n = None``: leave the BLAS's own setting);
 - the previous thread settings are restored when the entry point returns (or raises), so a
@@ -101,6 +109,40 @@ def spiking_threads(func: F) -> F:
     @functools.wraps(func)
     def wrapper(net, *args, **kwargs):
         if net.config.mode != "spiking":
+            return func(net, *args, **kwargs)
+        with limited_blas():
+            return func(net, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def loop_threads(func: F) -> F:
+    """Decorator for a training loop (or step) made of small products: it runs under
+    :func:`limited_blas` (one BLAS thread by default), whatever the mode. Example::
+
+        @loop_threads
+        def train(net, X, y): ...
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with limited_blas():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def training_threads(func: F) -> F:
+    """Decorator for ``fit(net, X, y, epochs, batch_size, ...)``: under :func:`limited_blas`
+    in spiking mode and for online training (``batch_size`` 1); rate-mode batches unchanged."""
+    import inspect
+
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(net, *args, **kwargs):
+        batch = signature.bind(net, *args, **kwargs).arguments.get("batch_size", 1)
+        if net.config.mode != "spiking" and batch != 1:
             return func(net, *args, **kwargs)
         with limited_blas():
             return func(net, *args, **kwargs)

@@ -51,8 +51,9 @@ register(
         hints=(
             "Treat each update as one long vector (a.ravel(), b.ravel()): the cosine of the "
             "angle is their dot product divided by the product of their lengths.",
-            "cos = a.ravel() @ b.ravel() / (np.linalg.norm(a) * np.linalg.norm(b)); return "
-            "np.degrees(np.arccos(np.clip(cos, -1, 1))) (the clip guards against rounding).",
+            "Three numpy steps: the dot product of the flattened arrays, the two lengths "
+            "(np.linalg.norm), then the inverse cosine (np.arccos gives radians; np.degrees "
+            "converts). Rounding can push the cosine a hair past 1: np.clip it to [-1, 1].",
         ),
     )
 )
@@ -146,8 +147,9 @@ register(
         hints=(
             "gamma(y) = sigma(Y y): plateau i depends on y through u_i = sum_k Y_ik y_k, so "
             "d gamma_i / d y_k = sigma'(u_i) Y_ik, evaluated at y = r^f.",
-            "r_f = phi_max * sigma(C_f); return sigma_prime(Y @ r_f)[:, None] * Y, shape "
-            "(n_h, n_out).",
+            "First the forward output rates r^f from C_f; then the slopes sigma' at the "
+            "apical input Y r^f, one per hidden neuron; scale row i of Y by slope i "
+            "(broadcast a column: [:, None]). Shape (n_h, n_out).",
         ),
     )
 )

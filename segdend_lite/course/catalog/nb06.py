@@ -71,6 +71,19 @@ def _no_final_report(net, X, y, order, every, report, stop):
     return rows
 
 
+def _reports_before_training(net, X, y, order, every, report, stop):
+    net.log.clear()
+    rows = []
+    for n, i in enumerate(order, start=1):
+        stopping = stop()
+        if n % every == 0 or n == len(order) or stopping:
+            rows.append(report(net, n))
+        net.train_step(X[i], y[i])
+        if stopping:
+            break
+    return rows
+
+
 def _ignores_order(net, X, y, order, every, report, stop):
     net.log.clear()
     return train_epoch(net, X, y, np.arange(len(order)), every, report, stop)
@@ -115,6 +128,11 @@ register(
                 _ignores_stop,
                 "Ask stop() after every image and leave the loop when it is true (after "
                 "reporting), so that the stop button is heard.",
+            ),
+            (
+                _reports_before_training,
+                "Train the image first, then report: a report must include the image just "
+                "trained (and ask stop() after the image, not before it).",
             ),
             (
                 _counts_from_zero,

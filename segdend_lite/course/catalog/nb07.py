@@ -115,8 +115,10 @@ register(
         hints=(
             "Centre each field (subtract its mean over pixels) and scale it to length 1; then "
             "one matrix product gives all the correlations at once.",
-            "Fc = F - F.mean(axis=1, keepdims=True); Fc /= np.linalg.norm(Fc, axis=1, "
-            "keepdims=True); same for G; return (Fc @ Gc.T).max(axis=1)",
+            "Flatten each field to a row (reshape(len(F), -1)); subtract each row's mean "
+            "(keepdims=True keeps the shapes aligned) and divide by its norm; the product of "
+            "the two sets of rows is then the (n, m) matrix of correlations: take each row's "
+            "maximum.",
         ),
     )
 )

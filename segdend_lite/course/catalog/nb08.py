@@ -28,6 +28,27 @@ def _same_sparsity(got, other, args):
     return bool(np.allclose(ratio_got, ratio_other[0]) and np.allclose(ratio_other, ratio_other[0]))
 
 
+def _count_zeros(got, args):
+    """Too few zeros usually means positions drawn with replacement (some twice)."""
+    _, Y, fraction, _ = args
+    got = np.asarray(got, dtype=float)
+    if got.shape != Y.shape:
+        return None
+    want, have = int(round(fraction * Y.size)), int(np.sum(got == 0))
+    if have < want:
+        return (
+            f"Your matrix has {have} zeros; it should have exactly round({fraction} * "
+            f"{Y.size}) = {want}. Drawing the positions with replacement picks some twice: "
+            "use rng.choice(Y.size, size=..., replace=False)."
+        )
+    if have > want:
+        return (
+            f"Your matrix has {have} zeros; it should have exactly round({fraction} * "
+            f"{Y.size}) = {want} (zero that many positions, chosen without repetition)."
+        )
+    return None
+
+
 register(
     Exercise(
         name="sparsify",
@@ -61,6 +82,7 @@ register(
             "replace=False); out.flat[zero] = 0.0",
         ),
         compare=_same_sparsity,
+        diagnose=_count_zeros,
     )
 )
 

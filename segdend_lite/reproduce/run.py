@@ -1,0 +1,251 @@
+"""Running one task in its folder (in a worker process): train, resume or skip.
+
+A folder holds ``checkpoint.npz`` (the network after its last finished epoch), ``history.json``
+(one entry per epoch, ``runs.history``), ``task.json`` (identity, status, one record per
+invocation) and, for probed conditions, ``probes.json`` (one entry per ``probe_every`` images,
+the same format). A folder made with another configuration is refused (``TaskConflict``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+from segdend_lite.data import source_name
+from segdend_lite.model.network import Network
+from segdend_lite.model.training import load_checkpoint
+from segdend_lite.reproduce.provenance import code_version, load_average, machine, now
+from segdend_lite.reproduce.tasks import Task, TaskConflict
+from segdend_lite.reproduce.train import epochs_done, train_plain, train_probed
+from segdend_lite.runs.history import write_json as _write_json
+
+
+def _read_json(path: Path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _task_header(task) -> dict:
+    """The fields that name a task in its ``task.json``."""
+    return {
+        "task": task.key,
+        "experiment": task.experiment,
+        "condition": task.condition,
+        "seed": task.seed,
+        "mode": task.mode,
+        "identity": task.identity(),
+    }
+
+
+def load_data(task: Task):
+    from segdend_lite.data import load_idx_folder, load_mnist
+
+    if task.data in ("auto", "small", "cache", "download", "offline"):
+        data = load_mnist(task.data, verbose=False)
+    else:
+        data = load_idx_folder(task.data)
+    x, y, xt, yt = data.x_train, data.y_train, data.x_test, data.y_test
+    for name, n, have in (
+        ("train_images", task.train_images, len(x)),
+        ("test_images", task.test_images, len(xt)),
+    ):
+        if n is not None and n > have:
+            raise ValueError(f"{name}={n} but the data ({data.source}) has only {have}")
+    if task.train_images:
+        x, y = x[: task.train_images], y[: task.train_images]
+    if task.test_images:
+        xt, yt = xt[: task.test_images], yt[: task.test_images]
+    return x, y, xt, yt, data.source
+
+
+def _check_folder(task: Task) -> tuple[Network | None, dict | None]:
+    """The network to resume (None: start afresh) and the folder's task.json (None: none).
+    Raises TaskConflict if the folder's results were made with another configuration."""
+    folder = Path(task.folder)
+    ckpt = folder / "checkpoint.npz"
+    info_path = folder / "task.json"
+    info = _read_json(info_path) if info_path.exists() else None
+    ident = task.identity()
+    if info is not None and info.get("identity") != ident:
+        old = info.get("identity") or {}
+        diff = sorted(k for k in set(old) | set(ident) if old.get(k) != ident.get(k))
+        detail = "; ".join(f"{k}: folder {old.get(k)!r}, task {ident.get(k)!r}" for k in diff)
+        if "config" in diff:
+            cdiff = {
+                k: (old.get("config", {}).get(k), ident["config"].get(k))
+                for k in ident["config"]
+                if (old.get("config") or {}).get(k) != ident["config"].get(k)
+            }
+            detail = "; ".join(
+                [f"config.{k}: folder {a!r}, task {b!r}" for k, (a, b) in cdiff.items()]
+                + [
+                    f"{k}: folder {old.get(k)!r}, task {ident.get(k)!r}"
+                    for k in diff
+                    if k != "config"
+                ]
+            )
+        raise TaskConflict(
+            f"{folder} holds task {task.key} made with a different configuration ({detail}). "
+            "Use another --out, or remove the folder to start it afresh."
+        )
+    if not ckpt.exists():
+        return None, info
+    net = load_checkpoint(ckpt)
+    mine = task.config()
+    problems = []
+    if net.config != mine:
+        a, b = json.loads(net.config.to_json()), json.loads(mine.to_json())
+        problems += [
+            f"config.{k}: checkpoint {a[k]!r}, task {b[k]!r}" for k in b if a.get(k) != b[k]
+        ]
+    if list(net.layer_sizes) != ident["layer_sizes"]:
+        problems.append(
+            f"layer sizes: checkpoint {list(net.layer_sizes)}, task {ident['layer_sizes']}"
+        )
+    if net.seed != task.seed:
+        problems.append(f"seed: checkpoint {net.seed}, task {task.seed}")
+    if problems:
+        raise TaskConflict(
+            f"{ckpt} was made with a different configuration than task {task.key} "
+            f"({'; '.join(problems)}). Use another --out, or move the folder away."
+        )
+    return net, info
+
+
+def run_task(task: Task) -> dict:
+    """Train (or resume, or skip) one task in its folder; return a small summary."""
+    code_version()
+    t_start = time.perf_counter()
+    folder = Path(task.folder)
+    net, info = _check_folder(task)
+    if net is not None and epochs_done(net.history) >= task.epochs:
+        return _summary(task, net.history, "skipped (finished before)", 0.0)
+    adopted = net is not None and info is None
+    x, y, xt, yt, source = load_data(task)
+    if net is None:
+        net = Network(task.hidden + (10,), task.config(), seed=task.seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    if info is None:
+        info = {**_task_header(task), "runs": []}
+        if adopted:
+            info["adopted"] = (
+                "The first epochs were trained outside this command (a checkpoint found in "
+                "the folder); its configuration, layer sizes and seed were checked, its data "
+                "and test set size were not recorded by that run."
+            )
+    info["status"] = "running"
+    info["epochs_requested"] = task.epochs
+    info["data_source"] = source_name(source)  # no local folders in stored files
+    run = {
+        "command": task.command,
+        **code_version(),
+        **machine(),
+        "started": now(),
+        "load_average_at_start": load_average(),
+        "from_epoch": epochs_done(net.history),
+        "to_epoch": None,
+        "finished": None,
+        "wall_seconds": None,
+        "epoch_wall_seconds": [],
+    }
+    info["runs"].append(run)
+    _write_json(folder / "task.json", info)
+    todo = task.epochs - epochs_done(net.history)
+    try:
+        if task.probe:
+            train_probed(task, net, x, y, xt, yt, todo, run, info)
+        else:
+            train_plain(task, net, x, y, xt, yt, todo, run, info)
+    except BaseException as exc:
+        info["status"] = f"failed: {type(exc).__name__}: {exc}"
+        run["finished"] = now()
+        _write_json(folder / "task.json", info)
+        raise
+    wall = time.perf_counter() - t_start
+    run.update(
+        finished=now(),
+        load_average_at_end=load_average(),
+        to_epoch=epochs_done(net.history),
+        wall_seconds=round(wall, 2),
+    )
+    info["status"] = "finished"
+    info["final_test_error"] = net.history["test_error"][-1]
+    _write_json(folder / "task.json", info)
+    return _summary(task, net.history, "finished", wall)
+
+
+def adopt(source: str | os.PathLike, task: Task, command: str = "", commit: str | None = None):
+    """Copy a run made outside this command (``python -m segdend_lite train``: a folder with
+    ``checkpoint.npz`` and ``history.json``) into ``task``'s folder, after checking that its
+    configuration, layer sizes and seed are the task's; running the task then resumes it.
+    ``command`` and ``commit``: how the run was made, recorded in task.json."""
+    import shutil
+
+    source = Path(source)
+    folder = Path(task.folder)
+    if not (source / "checkpoint.npz").exists():
+        raise FileNotFoundError(f"{source} has no checkpoint.npz to adopt")
+    if (folder / "checkpoint.npz").exists() or (folder / "task.json").exists():
+        raise TaskConflict(f"{folder} already holds a task; remove it first to adopt {source}")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".adopting.npz"
+    shutil.copyfile(source / "checkpoint.npz", tmp)  # copy first: the source may be running
+    try:
+        os.replace(tmp, folder / "checkpoint.npz")
+        net, _ = _check_folder(task)
+    except BaseException:
+        (folder / "checkpoint.npz").unlink(missing_ok=True)
+        raise
+    _write_json(folder / "history.json", net.history)
+    done = epochs_done(net.history)
+    info = {
+        **_task_header(task),
+        "status": f"adopted after {done} epochs",
+        "epochs_requested": task.epochs,
+        "adopted": (
+            f"Copied from {source} on {now()}: configuration, layer sizes and seed checked; "
+            "the data and test set size were not recorded by that run (its command says)."
+        ),
+        "runs": [
+            {
+                "command": command,
+                "commit": commit,
+                "started": None,
+                "finished": None,
+                "from_epoch": 0,
+                "to_epoch": done,
+                "wall_seconds": None,
+                "epoch_wall_seconds": [],
+                **{k: v for k, v in machine().items() if k in ("host", "processor")},
+            }
+        ],
+        "final_test_error": net.history["test_error"][-1] if done else None,
+    }
+    _write_json(folder / "task.json", info)
+    return folder
+
+
+def _summary(task: Task, history: dict, status: str, wall: float) -> dict:
+    return {
+        "task": task.key,
+        "status": status,
+        "epochs": epochs_done(history),
+        "final_test_error": history["test_error"][-1] if history["test_error"] else None,
+        "wall_seconds": wall,
+        "history": history,
+    }
+
+
+def run_task_safe(task: Task) -> dict:
+    """``run_task`` that returns an error summary instead of raising (for the workers)."""
+    try:
+        return run_task(task)
+    except Exception as exc:  # report every failure to the parent, never lose the others
+        return {
+            "task": task.key,
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
