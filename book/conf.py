@@ -151,7 +151,7 @@ html_static_path = ["_static"]
 html_last_updated_fmt = None
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-suppress_warnings = ["mystnb.unknown_mime_type"]
+suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]  # heading levels in READMEs
 
 
 def _front_door(app, exception):
