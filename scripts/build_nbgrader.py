@@ -397,10 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for a in found:
+        n, s_n, s_p = len(a.points), "s" * (len(a.points) != 1), "s" * (a.total != 1)
         print(
-            f"{args.course_dir}/source/{a.name}/: {len(a.points)} autograded tests "
-            f"({a.total} points), {a.solution_cells} solution cells, "
-            f"{a.locked_cells} read-only cells"
+            f"{args.course_dir}/source/{a.name}/: {n} autograded test{s_n} ({a.total} "
+            f"point{s_p}), {a.solution_cells} solution cells, {a.locked_cells} read-only cells"
         )
     what = "wrote" if new_config else "kept (yours)"
     print(f"{what} {args.course_dir}/nbgrader_config.py")
