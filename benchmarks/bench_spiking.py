@@ -2,6 +2,7 @@
 step engine, a profile of the test image, and one-epoch accuracy on full MNIST.
 
     python benchmarks/bench_spiking.py speed [--out benchmarks/results_spiking_speed.md]
+    python benchmarks/bench_spiking.py coupled [--rounds 3] [--out FILE.md]
     python benchmarks/bench_spiking.py accuracy [--workers N] [--out FILE.md]
     python benchmarks/bench_spiking.py angles --checkpoint results/NAME/checkpoint.npz
 
@@ -51,8 +52,9 @@ def _train_ms(net, X, y, n):
 def _test_floor(net, X_test) -> tuple[float, float]:
     """Per test image (ms): the fast engine's input products ``(G S) W^T`` (chunks of
     ``CHUNK`` steps) alone, and drawing the candidate spikes alone."""
-    from segdend_lite.model.fast import chunks, hidden_ops, input_spikes
-    from segdend_lite.model.spiking_state import Draws
+    from segdend_lite.model.draws import Draws
+    from segdend_lite.model.blocks import chunks, hidden_ops, hidden_recursion, kernel_key
+    from segdend_lite.model.fast import input_spikes
 
     cfg, T = net.config, net.config.test_length
     rng = np.random.default_rng(0)
@@ -64,8 +66,8 @@ def _test_floor(net, X_test) -> tuple[float, float]:
     for (x, cols), d in zip(images, draws):
         ev = (d.events[0].step, d.events[0].unit, d.events[0].u)
         for sl in chunks(T):
-            a_h, Tc = 1.0 - cfg.g_L - cfg.g_B, sl.stop - sl.start
-            G = hidden_ops(net.spiking.psp[0].kernel_key, a_h, cfg.g_B, Tc, net.dtype.str)
+            a_h, Tc = hidden_recursion(cfg), sl.stop - sl.start
+            G = hidden_ops(kernel_key(cfg), a_h, cfg.g_B, Tc, net.dtype.str)
             S = input_spikes(ev, x[cols], sl, net.dtype)
             work.append((G[0], S, net.W[0].T[cols]))
     t = time.perf_counter()
@@ -117,16 +119,109 @@ def engines(out=print) -> None:
         f"take {floor_products:.2f} ms and the random draws alone {floor_draws:.2f} ms; "
         f"floor {floor:.2f} ms, test image / floor = {fast_t / floor:.2f}.\n"
     )
-    out("| what | fast engine |\n|---|---|")
-    net = Network((500, 100, 10), Config(mode="spiking"), seed=0)
-    _train_ms(net, X, y, 20)
-    out(f"| training image, 784-500-100-10 | {_train_ms(net, X[20:], y[20:], 300):.2f} ms |")
-    g = Network((500, 10), Config(mode="spiking", g_A=0.05), seed=0)
-    _train_ms(g, X, y, 20)
+    coupled(out, rounds=2)
+
+
+def _cpu_train_ms(net, X, y, n) -> tuple[float, float]:
+    """(wall-clock, CPU) ms per training image through ``train_step``."""
+    c, t = time.process_time(), time.perf_counter()
+    for i in range(n):
+        net.train_step(X[i], int(y[i]))
+    return 1e3 * (time.perf_counter() - t) / n, 1e3 * (time.process_time() - c) / n
+
+
+def _cpu_test_ms(net, X) -> tuple[float, float]:
+    """(wall-clock, CPU) ms per test image (``test_length`` ms each) through
+    ``output_voltage``."""
+    c, t = time.process_time(), time.perf_counter()
+    net.output_voltage(X, seed=0)
+    return 1e3 * (time.perf_counter() - t) / len(X), 1e3 * (time.process_time() - c) / len(X)
+
+
+def coupled(out=print, rounds: int = 3) -> None:
+    """Apical coupling (``g_A > 0``, Fig. 9) beside ``g_A = 0`` in the same run: 784-500-100-10,
+    paper options, float32, per training image and per 500-ms test image, fast engine; the
+    conditions take turns, ``rounds`` times, and the best round counts (the least disturbed by
+    other processes). Then the step engine with ``g_A = 0.05``, for the fast/step ratio."""
+    data = load_mnist(verbose=False)
+    X = data.x_train[:1000].astype(np.float32) / 255
+    y, X_test = data.y_train, data.x_test[:160]
+    n_train, sizes = 300, (500, 100, 10)
     out(
-        f"| training image, g_A = 0.05 (time stepped) "
-        f"| {_train_ms(g, X[20:], y[20:], 300):.2f} ms |"
+        f"784-500-100-10, paper options, float32, fast engine; {n_train} training images and "
+        f"{len(X_test)} test images of 500 ms per condition and round, {rounds} rounds taken in "
+        "turn, best round shown (wall clock, CPU time in brackets). Load average (1 min) at the "
+        f"start of this section: {os.getloadavg()[0]:.1f} on {usable_cpus()} usable CPUs.\n"
     )
+    g_As = (0.0, 0.05, 0.6)
+    nets = {g: Network(sizes, Config(mode="spiking", g_A=g), seed=0) for g in g_As}
+    best = {g: {"train": (np.inf, np.inf), "test": (np.inf, np.inf)} for g in g_As}
+    with np.errstate(over="ignore"):
+        for net in nets.values():  # warm-up (operator caches)
+            _cpu_train_ms(net, X, y, 20)
+            net.output_voltage(X_test[:16], seed=0)
+        for r in range(rounds):
+            for g, net in nets.items():
+                lo = 20 + r * n_train
+                tr = _cpu_train_ms(net, X[lo:], y[lo:], n_train)
+                te = _cpu_test_ms(net, X_test)
+                best[g]["train"] = min(best[g]["train"], tr)
+                best[g]["test"] = min(best[g]["test"], te)
+        step = Network(sizes, Config(mode="spiking", g_A=0.05, engine="step"), seed=0)
+        step_train = _cpu_train_ms(step, X, y, 20)
+        step_test = _cpu_test_ms(step, X_test[:3])
+    base = best[0.0]
+    out("| g_A | training image | coupled / uncoupled | 500-ms test image | coupled / uncoupled |")
+    out("|---|---|---|---|---|")
+    for g in g_As:
+        b = best[g]
+        out(
+            f"| {g} | {b['train'][0]:.2f} ms ({b['train'][1]:.2f}) "
+            f"| {b['train'][0] / base['train'][0]:.2f} ({b['train'][1] / base['train'][1]:.2f}) "
+            f"| {b['test'][0]:.2f} ms ({b['test'][1]:.2f}) "
+            f"| {b['test'][0] / base['test'][0]:.2f} ({b['test'][1] / base['test'][1]:.2f}) |"
+        )
+    fast = best[0.05]
+    out(
+        f"\nStep engine, g_A = 0.05 (Poisson spikes drawn per step): {step_train[0]:.1f} ms "
+        f"({step_train[1]:.1f}) per training image, {step_test[0]:.0f} ms ({step_test[1]:.0f}) "
+        f"per test image. Fast / step, g_A = 0.05: training {step_train[0] / fast['train'][0]:.0f}x"
+        f" ({step_train[1] / fast['train'][1]:.0f}x), test {step_test[0] / fast['test'][0]:.0f}x "
+        f"({step_test[1] / fast['test'][1]:.0f}x) faster. Goal: coupled within 1.5x of uncoupled "
+        f"per training image; measured {fast['train'][0] / base['train'][0]:.2f}x (wall), "
+        f"{fast['train'][1] / base['train'][1]:.2f}x (CPU). Load average (1 min) at the end: "
+        f"{os.getloadavg()[0]:.1f}."
+    )
+
+
+def coupled_report(out_path: str | None, rounds: int) -> None:
+    """``coupled`` alone, written to ``out_path`` with the machine's description."""
+    lines: list[str] = []
+
+    def out(line: str = "") -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    t0, calib = time.perf_counter(), calibration_us()
+    coupled(out, rounds)
+    if out_path:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True
+        ).stdout.strip()
+        head = [
+            "# Spiking speed with apical coupling (written by the benchmark)",
+            "",
+            f"- command: `python benchmarks/bench_spiking.py coupled --rounds {rounds}`",
+            f"- commit: {commit}",
+            f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+            f"- machine: {platform.machine()}, {os.cpu_count()} CPUs seen, {usable_cpus()} "
+            f"usable; Python {platform.python_version()}, numpy {np.__version__}",
+            f"- machine speed: the reference product took {calib:.0f} us (`calibration_us`; "
+            "220 us on an idle machine)",
+            f"- wall time: {time.perf_counter() - t0:.0f} s",
+            "",
+        ]
+        atomic_write_bytes(out_path, ("\n".join(head + lines) + "\n").encode())
 
 
 # ------------------------------------------------------------------------------ conditions
@@ -416,8 +511,10 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
     """Angle between the local and the backprop update of the first hidden layer, per image and
     for the sums of ``block`` consecutive updates, over ``n`` training images (training on)."""
     from segdend_lite.model import learning
-    from segdend_lite.model.fast import BatchState, run
-    from segdend_lite.model.spiking_state import Draws, phase_lengths
+    from segdend_lite.model.blocks import BatchState
+    from segdend_lite.model.spiking import fast_engine
+    from segdend_lite.model.draws import Draws
+    from segdend_lite.model.spiking_state import phase_lengths
     from segdend_lite.model.training import load_checkpoint
 
     data = load_mnist(verbose=False)
@@ -433,7 +530,7 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
         T_f, T_t = phase_lengths(net)
         draws = [Draws.draw(net, net.rng, (T_f, T_t), len(cols))]
         b = BatchState.of(net.spiking)
-        f, t = run(net, b, [(x, cols)], [(T_f, None), (T_t, label)], draws)
+        f, t = fast_engine(net)(net, b, [(x, cols)], [(T_f, None), (T_t, label)], draws)
         b.store(net.spiking)
         e_L = learning.output_error(t.r_out, f.V_out, cfg.k_D, cfg.phi_max)
         alpha_f = [learning.plateau(v) for v in f.V_a]
@@ -456,7 +553,7 @@ def angles(checkpoint: str, n: int = 2000, block: int = 100) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["speed", "accuracy", "angles", "_measure"])
+    ap.add_argument("what", choices=["speed", "coupled", "accuracy", "angles", "_measure"])
     ap.add_argument("--workers", type=int, default=usable_cpus(), help="default: usable CPUs")
     ap.add_argument("--out", default=None)
     ap.add_argument("--rounds", type=int, default=5, help="speed: rounds of the conditions")
@@ -465,6 +562,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.what == "speed":
         speed(args.out or "benchmarks/results_spiking_speed.md", args.rounds)
+    elif args.what == "coupled":
+        coupled_report(args.out or "benchmarks/results_spiking_coupled.md", args.rounds)
     elif args.what == "_measure":  # one condition, in a child process of ``speed``
         print(json.dumps(measure(args.limit)))
     elif args.what == "accuracy":

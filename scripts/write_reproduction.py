@@ -182,6 +182,77 @@ def spiking_section(data, log) -> list[str]:
     return lines
 
 
+def paper_text_kernel_section(root: Path, log) -> list[str]:
+    """The same one-hidden-layer spiking run made with the paper text's full PSP kernel (kept
+    under ``paper_text_kernel/`` for comparison): its test error and angle per epoch."""
+    folder = root / "paper_text_kernel"
+    data = load_task_histories(folder) if folder.is_dir() else {}
+    entry = data.get("fig6b", {}).get("spiking", {}).get("h1", {}).get(0)
+    if entry is None:
+        return []
+    h = entry["history"]
+    return [
+        "### The same network with the paper text's PSP kernel (kept for comparison)",
+        "",
+        'Made before the default changed, with `kernel="full"` (the kernel integrates to 1, '
+        "twice the PSPs of the code's 10 lags); everything else as above. Files: "
+        "`segdend_lite/results/paper_text_kernel/fig6b/spiking/h1/seed0/`.",
+        "",
+        "| epoch | " + " | ".join(str(e) for e in h["epoch"]) + " |",
+        "|---|" + "---|" * len(h["epoch"]),
+        "| test error % | " + " | ".join(_fmt(v) for v in h["test_error"]) + " |",
+        "| angle to backprop ° | "
+        + " | ".join(_fmt(v, ".1f") for v in h.get("angle_to_bp", []))
+        + " |",
+        "",
+    ]
+
+
+def fig7a_section(data, root: Path) -> list[str]:
+    """Fig. 7A beside the paper's values: the fig7a tasks (10 epochs, probes) where they exist,
+    else the two-epoch stored runs of the same networks."""
+    exp = EXPERIMENTS["fig7a"]
+    bands = {b.condition: b for b in exp.bands}
+    lines = [
+        "## Fig. 7A: the angle to backprop, spiking and rate feedback (one hidden layer)",
+        "",
+        "The mean angle between the hidden layer's local update and backprop's, per image, "
+        "averaged over blocks of training images; the paper's values are read from its figure "
+        "(10 epochs).",
+        "",
+        "| feedback | source | images | lowest block ° | last block ° | paper | our band | "
+        "last inside |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cond in exp.conditions:
+        band = bands[cond.name]
+        task = data.get("fig7a", {}).get("spiking", {}).get(cond.name, {}).get(0)
+        if task and task.get("probes"):
+            probes = task["probes"]  # a history (dict of lists)
+            angles = [a for a in probes["angle_to_bp"] if a is not None]
+            images = probes["images"][-1]
+            source = f"`reproduce fig7a` task, {task['history']['epoch'][-1]} of 10 epochs"
+        else:
+            run = load_stored(cond.stored, root)
+            c = run["curve"]
+            angles = [a for a in c["angle_to_bp"] if a is not None]
+            images = c["images"][-1]
+            source = f"stored run `{cond.stored}` ({stored_epochs(run):.2g} epochs)"
+        if not angles:
+            continue
+        inside = "yes" if band.lo <= angles[-1] <= band.hi else "no"
+        lines.append(
+            f"| {cond.label} | {source} | {images:,} | {min(angles):.1f} | {angles[-1]:.1f} | "
+            f"{band.paper} | {band.lo:.0f}-{band.hi:.0f}° | {inside} |"
+        )
+    return lines + [
+        "",
+        "The 10-epoch tasks: `python -m segdend_lite reproduce fig7a --mode spiking --seeds 0 "
+        "--out segdend_lite/results` (they resume where they stopped).",
+        "",
+    ]
+
+
 def course_runs_section(root: Path) -> list[str]:
     """The short stored runs of notebooks 07-08 (``segdend_lite/results/NAME/``, made by
     ``scripts/course_runs.py``): one row each, from their history and provenance files."""
@@ -227,7 +298,11 @@ def main() -> None:
     log = _load_log(root / "machine_load.log")
     text = Path(args.template).read_text()
     text = text.replace("{{FIG6B_RATE}}", "\n".join(fig6b_rate_section(data, log)))
-    text = text.replace("{{FIG6B_SPIKING}}", "\n".join(spiking_section(data, log)))
+    text = text.replace(
+        "{{FIG6B_SPIKING}}",
+        "\n".join(spiking_section(data, log) + paper_text_kernel_section(root, log)),
+    )
+    text = text.replace("{{FIG7A}}", "\n".join(fig7a_section(data, root)))
     text = text.replace("{{COURSE_RUNS}}", "\n".join(course_runs_section(root)))
     text = text.replace(
         "{{WRITTEN}}", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

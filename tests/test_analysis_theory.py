@@ -135,10 +135,12 @@ def test_whole_layer_update_is_what_train_step_does(mnist_small):
 
 
 def test_spiking_losses_leave_the_network_alone_and_correlate(mnist_small):
-    """Measured: overall r = 0.36 after 2,500 training images (30 hidden, 200 test images), 0.19
-    after 1,000; the shuffled pairs near 0."""
-    net = Network((30, 10), Config(mode="spiking"), seed=0)
-    net.fit(mnist_small.x_train[:2500], mnist_small.y_train[:2500], progress=False)
+    """Measured (30 hidden, the authors' initial spread, two epochs of the 5,000 bundled images,
+    200 test images): overall r = 0.41, the shuffled pairs 0.03. Early in training the 10-lag
+    kernel's network has not yet coupled the two losses (r = 0.09 after 2,500 images with the
+    design spread; 0.36 with the full kernel)."""
+    net = Network((30, 10), Config(mode="spiking", init="authors_code"), seed=0)
+    net.fit(mnist_small.x_train, mnist_small.y_train, epochs=2, progress=False)
     W = [w.copy() for w in net.W]
     state = {k: v.copy() for k, v in net.spiking.arrays().items()}
     rng_state = net.rng.bit_generator.state

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from segdend_lite import Config, Network
-from segdend_lite.model import neuron
-from segdend_lite.model.fast import psp_block, soma_block
+from segdend_lite.model import neuron, spiking
+from segdend_lite.model.draws import candidate_events, thinned_counts
+from segdend_lite.model.blocks import psp_block, soma_block
 from segdend_lite.model.spiking_state import PSP
 
 F64 = dict(mode="spiking", dtype="float64")
@@ -23,8 +24,9 @@ def test_psp_kernel_integrates_to_one_and_truncation_to_half():
 
 
 def test_psp_filter_traces_equal_convolution():
-    """Both forms of the filter (traces step by step, matrices for a phase) equal the direct
-    convolution with the kernel, across two phases (state carried over)."""
+    """Every form of the filter (the convolution ``neuron.psp_filter``, traces step by step,
+    matrices for a phase) equals the direct sum over the kernel, across two phases (state
+    carried over)."""
     rng = np.random.default_rng(0)
     S = rng.poisson(0.3, size=(120, 4)).astype(float)
     for kernel, taps in (("full", 120), ("truncated", 10)):
@@ -35,7 +37,9 @@ def test_psp_filter_traces_equal_convolution():
         stepper = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
         stepped = np.array([stepper.step(S[t]) for t in range(120)])
         blocker = PSP(4, 3.0, 10.0, kernel, 10, np.float64)
-        blocked = np.concatenate([psp_block(blocker, S[:53]), psp_block(blocker, S[53:])])
+        key = (kernel == "full", 3.0, 10.0, 10)
+        blocked = np.concatenate([psp_block(blocker, S[:53], key), psp_block(blocker, S[53:], key)])
+        np.testing.assert_allclose(neuron.psp_filter(S, k), direct, atol=1e-12)
         np.testing.assert_allclose(stepped, direct, atol=1e-12)
         np.testing.assert_allclose(blocked, direct, atol=1e-12)
 
@@ -50,9 +54,9 @@ def test_thinned_candidates_give_poisson_counts(lam_max):
     p = np.empty((T, n))
     p[:, :25], p[:, 25:50], p[:, 50:75] = 0.005, 0.12, 1.0
     p[:, 75:] = np.where(np.arange(T)[:, None] % 2 == 0, 0.6, 0.3)  # switches every step
-    step, unit, u = neuron.candidate_events(rng, lam_max, T, n)
+    step, unit, u = candidate_events(rng, lam_max, T, n)
     assert np.all(np.diff(step) >= 0) and unit.dtype == np.int32
-    S = neuron.thinned_counts(p[step, unit], u, step * n + unit, T * n).reshape(T, n)
+    S = thinned_counts(p[step, unit], u, step * n + unit, T * n).reshape(T, n)
     groups = [
         (S[:, :25], 0.005),
         (S[:, 25:50], 0.12),
@@ -82,6 +86,28 @@ def test_euler_soma_converges_to_k_B_times_basal():
     assert v == pytest.approx(V[-1, 0], rel=1e-12)
 
 
+@pytest.mark.parametrize("g_A", [0.0, 0.05, 0.6])
+def test_the_fast_engines_recursions_are_the_euler_steps(g_A):
+    """``blocks.hidden_recursion`` and ``blocks.output_recursion`` are eqs. 1 and 18-19 as
+    ``neuron.euler_soma_step`` and ``neuron.euler_output_step`` (with the teaching current)
+    compute them, in both phases."""
+    from segdend_lite.model.blocks import hidden_recursion, output_recursion
+
+    net = Network((5, 4), Config(mode="spiking", g_A=g_A, dtype="float64"), seed=0)
+    cfg, rng = net.config, np.random.default_rng(0)
+    V, V_b, V_a = rng.normal(size=(3, 4))
+    a = hidden_recursion(cfg)
+    expected = neuron.euler_soma_step(V, V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A)
+    np.testing.assert_allclose(a * V + cfg.g_B * V_b + cfg.g_A * V_a, expected, rtol=1e-12)
+    for label in (None, 2):
+        a, c = output_recursion(net, label)
+        g_E, g_I = neuron.teaching_conductances(label, 4)
+        I = neuron.teaching_current(V, g_E, g_I, cfg.E_E, cfg.E_I)
+        expected = neuron.euler_output_step(V, V_b, I, cfg.g_L, cfg.g_D)
+        got = a * V + cfg.g_D * V_b + (0.0 if c is None else c)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -94,17 +120,21 @@ def test_euler_soma_converges_to_k_B_times_basal():
         {"phase_length": 80, "kernel": "truncated"},  # longer than one chunk of the fast engine
         {"spiking_feedback": False, "random_plateau_times": True},
         {"spiking_feedback": False, "feedback": "layerwise", "g_A": 0.05},
+        {"feedback": "layerwise", "g_A": 0.05},
+        {"kernel": "full", "g_A": 0.6, "phase_length": 70},
     ],
 )
 @pytest.mark.parametrize("sizes", [(60, 10), (40, 20, 10)])
 def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
-    from segdend_lite.model import spiking
-
+    """From the same draws, the fast engine (with g_A = 0 or > 0) gives the step engine's
+    spikes, state, weights and test read-out."""
     monkeypatch.setattr(spiking, "TEST_BATCH", 2)  # test images in batches of 2 and 1
+    monkeypatch.setattr(spiking, "COUPLED_TEST_BATCH", 2)
     nets = {e: Network(sizes, Config(engine=e, **F64, **options), seed=2) for e in ("step", "fast")}
     for net in nets.values():
         for i in range(4):
-            net.train_step(mnist_small.x_train[i] / 255.0, mnist_small.y_train[i])
+            x, y = mnist_small.x_train[i] / 255.0, mnist_small.y_train[i]
+            spiking.learn_one(net, x, y, same_draws=True)
     step, fast = nets["step"], nets["fast"]
     start = Network(sizes, Config(**F64, **options), seed=2)
     assert np.abs(step.W[0] - start.W[0]).max() > 1e-4  # they learned something
@@ -113,12 +143,14 @@ def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
     for a, b in zip(step.spiking.V, fast.spiking.V):
         np.testing.assert_allclose(a, b, atol=1e-10)
     for p, q in zip(step.spiking.psp, fast.spiking.psp):  # the carried-over PSP state
-        np.testing.assert_allclose(p.rows, q.rows, atol=1e-10)
-        np.testing.assert_allclose(p.s, q.s, atol=1e-10)
+        for k, v in p.state().items():
+            np.testing.assert_allclose(v, q.state()[k], atol=1e-10)
     np.testing.assert_array_equal(step.stats["spikes"], fast.stats["spikes"])
     X = mnist_small.x_test[:3]
     np.testing.assert_allclose(
-        step.output_voltage(X, seed=5), fast.output_voltage(X, seed=5), atol=1e-10
+        spiking.output_voltage(step, X / 255.0, 5, same_draws=True),
+        spiking.output_voltage(fast, X / 255.0, 5),
+        atol=1e-10,
     )
 
 
@@ -126,13 +158,45 @@ def test_blank_image_is_simulated_alike_by_both_engines():
     """An image with no lit pixel (no input spikes) trains and tests without error."""
     nets = {e: Network((20, 10), Config(engine=e, **F64), seed=0) for e in ("step", "fast")}
     for net in nets.values():
-        net.train_step(np.zeros(784), 3)
+        spiking.learn_one(net, np.zeros(784), 3, same_draws=True)
     np.testing.assert_allclose(nets["step"].b[0], nets["fast"].b[0], atol=1e-12)
     assert np.abs(nets["fast"].b[0] - Network((20, 10), Config(**F64), seed=0).b[0]).max() > 0
-    blank = np.zeros((2, 784), np.uint8)
+    blank = np.zeros((2, 784))
     np.testing.assert_allclose(
-        nets["step"].output_voltage(blank, seed=1), nets["fast"].output_voltage(blank, seed=1)
+        spiking.output_voltage(nets["step"], blank, 1, same_draws=True),
+        spiking.output_voltage(nets["fast"], blank, 1),
     )
+
+
+def test_step_engine_draws_poisson_spikes_as_it_goes(mnist_small):
+    """By default the step engine draws ``Poisson(rate dt)`` at each step: over 400 ms the input
+    spike counts of lit pixels match ``phi_max x`` (within 5 standard errors), counts above 1
+    occur, and the fast engine's draws are not used (another stream of spikes)."""
+    net = Network((30, 10), Config(engine="step", phase_length=400, **F64), seed=0)
+    x = mnist_small.x_train[0] / 255.0
+    seen = []
+    draw = spiking.poisson_spikes(np.random.default_rng(3))
+
+    def spikes(k, t, rate):
+        S = draw(k, t, rate)
+        if k == 0:
+            seen.append(S)
+        return S
+
+    from segdend_lite.model.step import simulate_phase
+
+    simulate_phase(net, net.spiking, x, 400, None, spikes)
+    S = np.array(seen)  # (400, 784)
+    lam = net.config.phi_max * x
+    cols = lam > 0.1
+    se = np.sqrt(lam[cols].sum() / 400)
+    assert abs(S[:, cols].sum(1).mean() - lam[cols].sum()) < 5 * se
+    assert S.max() >= 2 and S[:, x == 0].sum() == 0
+    a = Network((30, 10), Config(engine="step", **F64), seed=0)
+    b = Network((30, 10), Config(engine="fast", **F64), seed=0)
+    for net in (a, b):
+        net.train_step(x, 5)
+    assert np.abs(a.W[0] - b.W[0]).max() > 1e-8
 
 
 def test_step_engine_records_traces(mnist_small):

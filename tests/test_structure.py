@@ -116,3 +116,85 @@ def test_output_error_formula_is_written_once_in_the_package():
     found = [p.name for p in PACKAGE.rglob("*.py") if pattern.search(p.read_text())]
     allowed = {"learning.py"}
     assert set(found) <= allowed and "learning.py" in found, found
+
+
+# ------------------------------------------------------- one spiking loop, the fast engine apart
+
+ENGINE = ("fast", "coupled", "draws", "blocks")  # the fast engine's modules (segdend_lite.model)
+#: The equations the step loop applies once per step; an engine calling them copies the loop.
+PER_STEP = {
+    "euler_soma_step",
+    "euler_output_step",
+    "teaching_current",
+    "basal_potential",
+    "apical_potential",
+    "feedback_signal",
+    "simulate_phase",
+}
+
+
+def _normalized_lines(fn: ast.FunctionDef) -> set[str]:
+    """The statements of a function as text, each variable name replaced by ``_`` (attribute
+    and called names kept), so that a copy with renamed variables still matches; statements
+    shorter than 12 characters (``t += 1``) are left out."""
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return ast.copy_location(ast.Name(id="_", ctx=node.ctx), node)
+
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.stmt) and not isinstance(
+            node, (ast.FunctionDef, ast.For, ast.If, ast.While, ast.With)
+        ):
+            text = ast.unparse(Rename().visit(ast.parse(ast.unparse(node))))
+            if len(text) >= 12:
+                out.add(text)
+    return out
+
+
+def _functions(module: str) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse((PACKAGE / "model" / f"{module}.py").read_text())
+    return {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+
+
+def _shared_with_step_loop(module: str) -> dict[str, set[str]]:
+    loop = _normalized_lines(_functions("step")["simulate_phase"])
+    return {name: loop & _normalized_lines(fn) for name, fn in _functions(module).items()}
+
+
+def test_the_fast_engine_has_no_copy_of_the_step_loop():
+    """The step loop (``step.simulate_phase``) is written once: no function of the fast engine
+    shares more than 3 of its statements (variables renamed alike), nor calls the equations the
+    loop applies per step."""
+    for module in ENGINE:
+        for name, shared in _shared_with_step_loop(module).items():
+            assert len(shared) <= 3, f"{module}.{name} repeats the step loop: {sorted(shared)}"
+        called = {
+            n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            for fn in _functions(module).values()
+            for n in ast.walk(fn)
+            if isinstance(n, ast.Call)
+        }
+        assert not called & PER_STEP, f"{module} calls {sorted(called & PER_STEP)}"
+
+
+def test_the_copy_finder_finds_a_copy():
+    """The checker itself can fail: the step loop with its variables renamed is found."""
+    src = ast.unparse(_functions("step")["simulate_phase"])
+    for old, new in (("st", "state"), ("V_b", "basal"), ("s_t", "psps"), ("counts", "n_spk")):
+        src = re.sub(rf"\b{old}\b", new, src)
+    copy = ast.parse(src).body[0]
+    loop = _normalized_lines(_functions("step")["simulate_phase"])
+    assert len(loop & _normalized_lines(copy)) > 20
+
+
+def test_the_model_does_not_import_the_fast_engine():
+    """The fast engine imports from the model, never the reverse: only the dispatcher
+    ``spiking`` (the engines' entry points) imports it."""
+    graph = _graph()
+    engine = {f"segdend_lite.model.{m}" for m in ENGINE}
+    for module in ("step", "neuron", "spiking_state", "learning", "network", "rate", "config"):
+        name = f"segdend_lite.model.{module}"
+        assert not graph[name] & engine, f"{module} imports {sorted(graph[name] & engine)}"
+    assert "segdend_lite.model.step" not in graph["segdend_lite.model.fast"]

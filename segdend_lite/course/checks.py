@@ -43,7 +43,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from segdend_lite.atomic import atomic_write_bytes
+from segdend_lite.course import progress_store
 
 #: Environment variable that turns wrong (attempted) solutions into errors.
 STRICT_ENV = "SEGDEND_STRICT_CHECKS"
@@ -380,14 +380,20 @@ def check_prediction(name: str, prediction: Any, observed: Any) -> Verdict:
     """Compare your ``prediction`` (one of the exercise's options) with what the run showed.
 
     ``observed``: the measurement the notebook passes in. Prints the comparison and the
-    explanation. A prediction of ``None`` is "not made yet" (never raises); in strict mode a
-    prediction that the run contradicts raises ``AssertionError``.
+    explanation. A prediction of ``None`` is "not made yet" (never raises); so is a measurement
+    that cannot be judged (None, empty, NaN or infinity in it: the message says to rerun the
+    cells above); in strict mode a prediction that the run contradicts raises
+    ``AssertionError``.
     """
     p = _get(name)
     if not isinstance(p, Prediction):
         raise ValueError(f"{name!r} is not a prediction: use check")
-    shown = p.outcome(observed) if p.outcome else observed
     choices = " / ".join(repr(o) for o in p.options)
+    shown, unusable = _outcome(p, observed)
+    if unusable:  # nothing to judge: like a prediction not made yet, never raises
+        v = Verdict(name, False, False, f"{name}: {unusable}")
+        print(v.message)
+        return v
     if prediction is None:
         v = Verdict(
             name,
@@ -421,6 +427,54 @@ def check_prediction(name: str, prediction: Any, observed: Any) -> Verdict:
     return v
 
 
+def _outcome(p: Prediction, observed: Any) -> tuple[Any, str | None]:
+    """(the option ``observed`` supports, None), or (None, why it cannot be judged): nothing
+    measured (None, empty), NaN in it, or a measurement the exercise cannot read."""
+    why = observation_problem(observed)
+    if why is None:
+        try:
+            shown = p.outcome(observed) if p.outcome else observed
+        except Exception as exc:  # noqa: BLE001 - a malformed measurement
+            why = f"cannot read it ({type(exc).__name__}: {exc})"
+        else:
+            if shown in p.options:
+                return shown, None
+            why = f"it gives {shown!r}, not one of the options"
+    return None, (
+        f"the run's measurement ({_short(observed)}) cannot be judged: {why}. Run the cells "
+        "above again (from the top if needed) so that the run measures it, then this cell."
+    )
+
+
+def observation_problem(observed: Any) -> str | None:
+    """Why ``observed`` is no measurement (None, empty, NaN anywhere in it), or None."""
+    if observed is None:
+        return "nothing was measured (None)"
+    if isinstance(observed, dict):
+        values = list(observed.values())
+    elif isinstance(observed, (list, tuple, np.ndarray)):
+        values = list(np.ravel(np.asarray(observed, dtype=object)))
+    else:
+        values = [observed]
+    if not values:
+        return "it is empty"
+    for v in values:
+        if v is None:
+            return "part of it is None"
+        if isinstance(v, (dict, list, tuple, np.ndarray)):
+            inner = observation_problem(v)
+            if inner:
+                return inner
+        elif isinstance(v, (float, np.floating, complex)) and not np.isfinite(v):
+            return "it holds NaN or infinity"
+    return None
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 # ------------------------------------------------------------------------------ hints
 
 
@@ -437,8 +491,9 @@ def solutions() -> dict[str, str]:
 def hint_text(name: str, level: int = 1) -> str:
     """The text of hint ``level`` (1 or 2; 3 = the solution) for exercise ``name``."""
     item = _get(name)
-    if level not in (1, 2, 3):
-        raise ValueError("level is 1, 2 or 3 (3 = the solution)")
+    if isinstance(level, bool) or level not in (1, 2, 3):
+        raise ValueError(f"hint level {level!r}: give 1, 2 or 3 (3 = the solution)")
+    level = int(level)
     if level < 3:
         return item.hints[level - 1]
     sol = solutions().get(name)
@@ -467,11 +522,7 @@ def progress_file() -> Path:
 
 
 def _load_progress() -> dict:
-    try:
-        data = json.loads(progress_file().read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return progress_store.read(progress_file())
 
 
 _RECORDING = False
@@ -495,10 +546,7 @@ def _record(name: str, v: Verdict) -> None:
         "attempts": int(old.get("attempts", 0)) + 1,
         "last": _dt.datetime.now().isoformat(timespec="seconds"),
     }
-    try:
-        atomic_write_bytes(progress_file(), json.dumps(data, indent=1, sort_keys=True).encode())
-    except OSError:
-        pass  # a read-only home must not break the check
+    progress_store.save(progress_file(), data)  # a read-only home must not break the check
 
 
 def progress(show: bool = True) -> dict[str, str]:
@@ -517,9 +565,10 @@ def progress(show: bool = True) -> dict[str, str]:
             print(f"{nb}:")
             print("   " + "  ".join(f"[{mark[status[n]]}] {n}" for n in names))
         n_pass = sum(s == "passed" for s in status.values())
+        problem = progress_store.not_saved(progress_file())
         print(
             f"{n_pass} of {len(status)} passed ([x] passed, [~] tried, [ ] not yet); "
-            f"kept in {progress_file()}"
+            + (f"not saved: {problem}" if problem else f"kept in {progress_file()}")
         )
     return status
 

@@ -298,18 +298,14 @@ def soma_traces(
     if spikes:  # Poisson counts per step, filtered by the PSP kernel (1/ms)
         counts = np.random.default_rng(seed).poisson(rates * dt)
         kernel = neuron.psp_kernel(t - dt, cfg.tau_s, cfg.tau_L)
-        s = np.stack([np.convolve(counts[:, j], kernel)[: 2 * n] for j in range(len(r_f))], 1)
+        s = neuron.psp_filter(counts, kernel)
     else:
         s = rates
     V_a = neuron.apical_potential(Y, s)  # (T, len(neurons))
     V = {}
     for g_A in g_A_values:
-        v = np.zeros(len(idx))
-        trace = np.empty((2 * n, len(idx)))
-        for i in range(2 * n):
-            v = neuron.euler_soma_step(v, V_b, V_a[i], cfg.g_L, cfg.g_B, g_A, dt)
-            trace[i] = v
-        V[g_A] = trace
+        V_b_t = np.broadcast_to(V_b, V_a.shape)
+        V[g_A] = neuron.integrate_soma(V_b_t, V_a, cfg.g_L, cfg.g_B, g_A, dt, np.zeros(len(idx)))
     return {
         "t": t,
         "V": V,

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 from segdend_lite.model import neuron
 
@@ -77,9 +80,15 @@ class Config:
     ``phi_max sigma(V)`` ("rate feedback", paper Fig. 7A); ``engine`` ``"fast"`` or ``"step"``
     (same results).
 
-    ``preset="authors_code"`` switches every option still at its paper default to the authors'
-    code's choice (last-20-steps window, 250-ms test, doubled initial spread, plateau SD 3;
-    the truncated kernel is already the default); options set to other values are kept.
+    ``preset`` fills in the five options it covers (``kernel``, ``window``, ``test_length``,
+    ``init``, ``plateau_sd``) where they are not given (None): ``"paper"`` with the defaults
+    above, ``"authors_code"`` with the authors' code's choices (last-20-steps window, 250-ms
+    test, doubled initial spread, plateau SD 3; the truncated kernel, as the paper default).
+    An option given explicitly is always kept, e.g. ``Config(preset="authors_code",
+    kernel="full")`` or ``cfg.replace(window="paper")``.
+
+    Every value is checked when a ``Config`` is made: a wrong type, NaN, infinity or a value
+    out of range raises ``ValueError`` naming the field, the value and what is allowed.
     """
 
     mode: str = "rate"
@@ -101,23 +110,29 @@ class Config:
     sparse_gain: float = 5.0
     symmetric_feedback: bool = False
     symmetric_noise: float = 0.0
-    init: str = "design"
+    init: str | None = None  # None: the preset's choice ("design" for the paper)
     dtype: str = "float32"
     phase_length: int = 50
     random_phase_lengths: bool = True
     settle: int = 30
-    window: str = "paper"
+    window: str | None = None  # None: the preset's choice ("paper")
     code_window: int = 20
-    kernel: str = "truncated"
+    kernel: str | None = None  # None: the preset's choice ("truncated")
     kernel_taps: int = 10
-    test_length: int = 500
+    test_length: int | None = None  # None: the preset's choice (500 ms for the paper)
     random_plateau_times: bool = False
-    plateau_sd: float = math.sqrt(3.0)
+    plateau_sd: float | None = None  # None: the preset's choice (sqrt(3) for the paper)
     spiking_feedback: bool = True
     engine: str = "fast"
     preset: str = "paper"
 
     def __post_init__(self) -> None:
+        preset_values = AUTHORS_CODE if self.preset == "authors_code" else PAPER_DEFAULTS
+        if self.preset not in PRESETS:
+            raise ValueError(f"Config.preset={self.preset!r}: choose one of {PRESETS}")
+        for name, value in preset_values.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         choices = {
             "mode": MODES,
             "feedback": FEEDBACK,
@@ -127,24 +142,30 @@ class Config:
             "kernel": KERNELS,
             "window": WINDOWS,
             "engine": ENGINES,
-            "preset": PRESETS,
         }
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"Config.{name}={getattr(self, name)!r}: choose one of {allowed}")
-        positive = ("phi_max", "g_L", "g_B", "g_D", "tau_s", "tau_L", "sparse_gain")
-        for name in positive:
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"Config.{name}={value!r} must be a positive finite number")
-        for name in ("g_A", "symmetric_noise"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"Config.{name}={value!r} must be a finite number >= 0")
+            if not isinstance(value, str) or value not in allowed:
+                raise ValueError(f"Config.{name}={value!r}: choose one of {allowed}")
+        for name in ("phi_max", "g_L", "g_B", "g_D", "tau_s", "tau_L", "sparse_gain"):
+            self._set_real(name, "a positive finite number", lambda v: v > 0)
+        for name in ("g_A", "symmetric_noise", "plateau_sd"):
+            self._set_real(name, "a finite number >= 0", lambda v: v >= 0)
+        for name in ("E_E", "E_I"):
+            self._set_real(name, "a finite number (a reversal potential)", lambda v: True)
+        if not self.E_E > self.E_I:
+            raise ValueError(
+                f"Config.E_E={self.E_E!r} must be above Config.E_I={self.E_I!r}: the teaching "
+                "signal pulls toward E_E for the target class (paper: 8 and -8)"
+            )
+        self._set_real(
+            "sparse_feedback",
+            "the fraction of feedback weights set to zero: a number in [0, 1) (the paper uses 0.8)",
+            lambda v: 0.0 <= v < 1.0,
+        )
         for name in ("P_hidden", "P_output"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ValueError(f"Config.{name}={value!r} must be None or a positive number")
+            if getattr(self, name) is not None:
+                self._set_real(name, "None or a positive finite number", lambda v: v > 0)
         for name in (
             "symmetric_feedback",
             "random_phase_lengths",
@@ -157,9 +178,12 @@ class Config:
             elif not isinstance(value, bool):
                 raise ValueError(f"Config.{name}={value!r} must be True or False")
         for name in ("phase_length", "settle", "code_window", "kernel_taps", "test_length"):
-            value = getattr(self, name)
-            if not isinstance(value, (int,)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Config.{name}={value!r} must be a whole number of ms >= 1")
+            value = whole_number(getattr(self, name))
+            if value is None or value < 1:
+                raise ValueError(
+                    f"Config.{name}={getattr(self, name)!r} must be a whole number of ms >= 1"
+                )
+            object.__setattr__(self, name, value)
         if self.settle >= self.phase_length or self.settle >= self.test_length:
             raise ValueError(
                 f"Config.settle={self.settle} must be shorter than phase_length "
@@ -167,17 +191,6 @@ class Config:
             )
         if self.code_window > self.phase_length:
             raise ValueError("Config.code_window must not exceed phase_length")
-        if not (math.isfinite(self.plateau_sd) and self.plateau_sd >= 0):
-            raise ValueError(f"Config.plateau_sd={self.plateau_sd!r} must be a number >= 0")
-        if self.preset == "authors_code":
-            for name, value in AUTHORS_CODE.items():
-                if getattr(self, name) == PAPER_DEFAULTS[name]:
-                    object.__setattr__(self, name, value)
-        if not 0.0 <= self.sparse_feedback < 1.0:
-            raise ValueError(
-                f"Config.sparse_feedback={self.sparse_feedback!r} is the fraction of feedback "
-                "weights set to zero: use a number in [0, 1) (the paper uses 0.8)"
-            )
         if self.tau_s == self.tau_L:
             raise ValueError(
                 "Config.tau_s and Config.tau_L must differ "
@@ -190,14 +203,15 @@ class Config:
         if self.symmetric_noise and not self.symmetric_feedback:
             raise ValueError("Config.symmetric_noise needs symmetric_feedback=True")
         if self.lr is not None:
-            lr = tuple(self.lr)
-            if not lr or any(
-                not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0) for v in lr
-            ):
-                raise ValueError(
-                    f"Config.lr={self.lr!r} must be a tuple of positive learning rates"
-                )
-            object.__setattr__(self, "lr", tuple(float(v) for v in lr))
+            object.__setattr__(self, "lr", _learning_rates(self.lr))
+
+    def _set_real(self, name: str, allowed: str, ok) -> None:
+        """Check that field ``name`` is a real number (not a bool, string, NaN or infinity)
+        for which ``ok`` holds; store it as a Python float."""
+        value = getattr(self, name)
+        if not is_real(value) or not ok(float(value)):
+            raise ValueError(f"Config.{name}={value!r} must be {allowed}")
+        object.__setattr__(self, name, float(value))
 
     # ---- derived constants
     @property
@@ -259,4 +273,55 @@ AUTHORS_CODE = {
     "init": "authors_code",
     "plateau_sd": 3.0,
 }
-PAPER_DEFAULTS = {name: Config.__dataclass_fields__[name].default for name in AUTHORS_CODE}
+#: The paper's choices for the options a preset covers (``preset="paper"``).
+PAPER_DEFAULTS = {
+    "kernel": "truncated",
+    "window": "paper",
+    "test_length": 500,
+    "init": "design",
+    "plateau_sd": math.sqrt(3.0),
+}
+
+
+def is_real(value) -> bool:
+    """True for a finite real number (int, float, numpy number); False for bools, strings,
+    complex numbers, NaN and infinity."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+    )
+
+
+def whole_number(value) -> int | None:
+    """``value`` as an int if it is a whole number (an int, a numpy integer or an integral
+    float such as 20.0); None for anything else (bools, 20.7, strings, NaN)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _learning_rates(lr) -> tuple[float, ...]:
+    """``Config.lr`` as a tuple of floats, or a ValueError saying what a learning rate is."""
+    example = "e.g. lr=(0.21, 0.21) for one hidden layer (first hidden layer first, output last)"
+    if is_real(lr) or isinstance(lr, (str, bytes)):
+        raise ValueError(
+            f"Config.lr={lr!r}: give one learning rate per weight layer as a tuple, {example}"
+        )
+    try:
+        rates = tuple(lr)
+    except TypeError:
+        raise ValueError(f"Config.lr={lr!r} must be a tuple of learning rates, {example}") from None
+    bad = [v for v in rates if not (is_real(v) and v > 0)]
+    if not rates or bad:
+        raise ValueError(
+            f"Config.lr={lr!r}: every learning rate must be a positive finite number "
+            f"(got {bad[0]!r})"
+            if bad
+            else f"Config.lr=(): give one learning rate per weight layer, {example}"
+        )
+    return tuple(float(v) for v in rates)

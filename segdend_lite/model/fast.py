@@ -6,189 +6,43 @@ from the same random draws, reorganised:
 - Input spikes do not depend on the network, so a whole stretch of input drive is one matrix
   product over the image's non-zero pixels (about 150 of 784).
 - The PSP filter and the Euler soma are linear recursions, written as (T, T) matrices
-  (:func:`psp_ops`, :func:`soma_ops`).
+  (:mod:`segdend_lite.model.blocks`).
 - With ``g_A = 0`` no soma depends on feedback, and the weights only change after the target
   phase, so a hidden layer's somatic voltages over both phases of a training image follow from
   the spikes below in one product: ``V = g_B M (K S + C X) W^T + g_B M 1 b + p V_{-1}``, with
   ``G = g_B M K`` applied to the (few) input columns before ``W^T``.
-- Spikes come from the drawn candidates (thinning): sigma(V) is needed only where a candidate
-  falls, gathered from the block of voltages.
+- Spikes come from the drawn candidates (thinning, :mod:`segdend_lite.model.draws`): sigma(V)
+  is needed only where a candidate falls, gathered from the block of voltages.
 - Test images are independent (the state is reset), so they run as a batch: everything but the
   input products is computed for the whole batch at once.
 - Weights are used transposed, ``WT = W.T`` (n_pre, n_post), a C-contiguous view of the
   network's Fortran-ordered ``W``: rows of lit input pixels are contiguous.
 
-Long stretches (test phases, long training phases) run in chunks of at most ``CHUNK`` steps
+Long stretches (test phases, long training phases) run in chunks of at most ``blocks.CHUNK`` steps
 with the state carried over, so the cost grows linearly with the length.
 
-With ``g_A > 0`` the somata feel the feedback: the input drive is still computed here in one
-product per chunk, then :func:`_step_coupled` steps through time with it.
+With ``g_A > 0`` (and a hidden layer) the somata feel the feedback:
+:func:`segdend_lite.model.coupled.run` steps through time instead, with the input drive computed
+here (:func:`input_drive`); :func:`segdend_lite.model.spiking.fast_engine` picks the one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
 import numpy as np
 
-from segdend_lite.model import neuron
-from segdend_lite.model.neuron import psp_taps, rate, sigma, thinned_counts
-from segdend_lite.model.step import feedback_signal
-from segdend_lite.model.spiking_state import (
-    DT,
-    PSP,
-    PhaseResult,
-    SpikingState,
-    apical_source,
-    plateau_means,
-    window,
+from segdend_lite.model.blocks import (
+    BatchState,
+    chunks,
+    hidden_ops,
+    hidden_recursion,
+    kernel_key,
+    output_recursion,
+    psp_ops,
+    soma_ops,
 )
-
-
-@lru_cache(maxsize=64)
-def _powers(a: float, T: int) -> np.ndarray:
-    """``a^0 .. a^T`` (float64)."""
-    return a ** np.arange(T + 1, dtype=np.float64)
-
-
-@lru_cache(maxsize=64)
-def soma_ops(a: float, T: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    """The Euler soma over ``T`` steps as matrices: ``V_t = a V_{t-1} + u_t`` for t = 0..T-1 is
-    ``V = M u + p V_{-1}`` with ``M[t, j] = a^(t-j)`` (j <= t, else 0), shape (T, T), and
-    ``p[t] = a^(t+1)``, shape (T,)."""
-    pw = _powers(a, T)
-    lag = np.subtract.outer(np.arange(T), np.arange(T))
-    M = np.where(lag >= 0, pw[np.clip(lag, 0, T)], 0.0)
-    return M.astype(dtype), pw[1:].astype(dtype)
-
-
-def soma_block(u: np.ndarray, V0: np.ndarray, a: float) -> np.ndarray:
-    """All steps of ``V_t = a V_{t-1} + u_t`` at once: ``u`` (T, n), ``V0`` = V_{-1} (n,)."""
-    M, p = soma_ops(a, len(u), u.dtype.str)
-    return M @ u + np.outer(p, V0)
-
-
-@dataclass(frozen=True)
-class PSPOps:
-    """The PSP filter over ``T`` steps as a linear state-space system.
-
-    The state is ``m`` rows ``X`` (m, n): the two exponential traces ``a_L``, ``a_s`` (full
-    kernel) or the last ``taps - 1`` spike vectors, most recent first (truncated kernel). For
-    spikes ``S`` (T, n) of the stretch: ``s = K S + C X`` (T, n) and the state afterwards is
-    ``X' = A S + B X``. Shapes: K (T, T), C (T, m), A (m, T), B (m, m).
-    """
-
-    K: np.ndarray
-    C: np.ndarray
-    A: np.ndarray
-    B: np.ndarray
-
-
-@lru_cache(maxsize=64)
-def psp_ops(full: bool, tau_s: float, tau_L: float, taps: int, T: int, dtype: str) -> PSPOps:
-    """:class:`PSPOps` for ``T`` steps (see :class:`PSP` for the two kernels)."""
-    lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - j
-    if full:
-        d = np.exp(-DT / np.array([tau_L, tau_s]))
-        c = np.array([1.0, -1.0]) / (tau_L - tau_s)
-        pw = d[:, None] ** np.arange(T + 1)  # (2, T+1)
-        k = c @ pw[:, 1:]  # kappa(lag + 1), lag = 0..T-1
-        C = (c[:, None] * pw[:, 1:]).T
-        A = pw[:, T:0:-1]  # d^(T-j)
-        B = np.diag(pw[:, T])
-    else:
-        k = np.zeros(T)
-        kt = psp_taps(taps, tau_s, tau_L)
-        k[: min(T, taps)] = kt[:T]
-        m = taps - 1
-        idx = np.add.outer(np.arange(T), np.arange(m)) + 1  # lag of state row r at step t
-        C = np.where(idx < taps, kt[np.clip(idx, 0, taps - 1)], 0.0)
-        A = np.zeros((m, T))
-        r = np.arange(min(m, T))
-        A[r, T - 1 - r] = 1.0  # row r = the spikes of step T-1-r
-        B = np.zeros((m, m))
-        r = np.arange(T, m)
-        B[r, r - T] = 1.0  # older rows shift down by T
-    K = np.where(lag >= 0, k[np.clip(lag, 0, T - 1)], 0.0)
-    return PSPOps(*(np.ascontiguousarray(a, dtype=dtype) for a in (K, C, A, B)))
-
-
-def psp_block(psp: PSP, S: np.ndarray) -> np.ndarray:
-    """All ``s(t)`` (T, n) of a stretch with spikes ``S`` (T, n); advances ``psp``'s state."""
-    o, X = psp_ops(*psp.kernel_key, len(S), psp.dtype.str), psp.rows
-    s = o.K @ S + o.C @ X
-    psp.rows = o.A @ S + o.B @ X
-    psp.s = s[-1].copy()
-    return s
-
-
-def output_recursion(net, label) -> tuple[float, np.ndarray | None]:
-    """The output soma with the teaching current as ``V_t = a V_{t-1} + g_D V^b_t + c``:
-    ``I = g_E (E_E - V) + g_I (E_I - V)`` (:func:`~segdend_lite.model.neuron.teaching_current`)
-    gives ``a = 1 - g_L - g_D - (g_E + g_I)`` and ``c = g_E E_E + g_I E_I`` (n_out,); the
-    forward phase has no teaching (``c`` None)."""
-    cfg = net.config
-    if label is None:
-        return 1.0 - cfg.g_L - cfg.g_D, None
-    g_E, g_I = neuron.teaching_conductances(label, net.n_out, net.dtype)
-    total = g_E + g_I
-    if np.ptp(total) != 0:
-        raise ValueError("the fast engine needs the same total teaching conductance per unit")
-    return 1.0 - cfg.g_L - cfg.g_D - float(total[0]), g_E * cfg.E_E + g_I * cfg.E_I
-
-
-#: Longest stretch computed with one set of (T, T) matrices.
-CHUNK = 128
-
-
-@lru_cache(maxsize=64)
-def hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
-    """``G = g_B M K`` (T, T), ``H = g_B M C`` (T, m), ``q = g_B M 1`` (T,), ``p`` (T,): the
-    hidden soma over ``T`` steps from the spikes ``S`` and state rows ``X`` of the layer below:
-    ``V = G S W^T + H X W^T + q b + p V_{-1}``."""
-    o = psp_ops(*psp_key, T, dtype)
-    M, p = soma_ops(a, T, dtype)
-    return g_B * (M @ o.K), g_B * (M @ o.C), g_B * M.sum(axis=1), p
-
-
-def chunks(T: int) -> list[slice]:
-    """Equal chunks of at most ``CHUNK`` steps covering ``0..T-1``."""
-    n = -(-T // CHUNK)
-    edges = np.linspace(0, T, n + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
-
-
-class BatchState:
-    """The state of ``B`` networks that share weights: per population PSP rows ``X`` (B, m, n)
-    and last value ``s`` (B, n); per layer somatic voltages ``V`` (B, n_l)."""
-
-    def __init__(self, X: list, s: list, V: list):
-        self.X, self.s, self.V = X, s, V
-
-    @classmethod
-    def of(cls, st: SpikingState) -> BatchState:
-        return cls(
-            [p.rows[None].copy() for p in st.psp],
-            [p.s[None].copy() for p in st.psp],
-            [v[None].copy() for v in st.V],
-        )
-
-    @classmethod
-    def zeros(cls, net, B: int) -> BatchState:
-        st = SpikingState.zeros(net)
-        return cls(
-            [np.repeat(p.rows[None], B, 0) for p in st.psp],
-            [np.repeat(p.s[None], B, 0) for p in st.psp],
-            [np.repeat(v[None], B, 0) for v in st.V],
-        )
-
-    def store(self, st: SpikingState) -> None:
-        """Write image 0's state back into ``st``."""
-        for p, X, s in zip(st.psp, self.X, self.s):
-            p.rows = X[0]
-            p.s = s[0].copy()
-        st.V = [v[0].copy() for v in self.V]
+from segdend_lite.model.draws import thinned_counts
+from segdend_lite.model.neuron import rate, sigma
+from segdend_lite.model.spiking_state import PhaseResult, apical_source, plateau_means, window
 
 
 def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn):
@@ -217,10 +71,25 @@ def _input_part(net, b: BatchState, i: int, S, cols, WTc, sl, o, F, omega, learn
     return out, means
 
 
+def windows(net, phases, test: bool = False):
+    """The averaging windows of consecutive ``phases`` (list of (T_p, label_p)) as weights
+    ``omega`` (P, T_all): ``omega @ X`` is each phase's window mean of the rows of ``X``
+    (T_all, ...); also the phases' edges (P + 1,) and window starts (within each phase)."""
+    lengths = [T for T, _ in phases]
+    edges = np.cumsum([0] + lengths)
+    omega = np.zeros((len(phases), int(edges[-1])), net.dtype)
+    starts = []
+    for p, T in enumerate(lengths):
+        start, _ = window(net.config, T, test=test)
+        starts.append(start)
+        omega[p, edges[p] + start : edges[p + 1]] = 1.0 / (T - start)
+    return omega, edges, starts
+
+
 def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: bool = False):
     """Simulate ``B`` images (``images``: list of (x, cols)) through consecutive ``phases``
     (list of (T_p, label_p); label None = forward phase; the same for every image) with
-    ``draws[i]`` (:class:`~segdend_lite.model.spiking_state.Draws` of all the phases), from
+    ``draws[i]`` (:class:`~segdend_lite.model.draws.Draws` of all the phases), from
     state ``b`` (advanced in place).
 
     ``learn=True`` (``B = 1``): returns one :class:`PhaseResult` per phase (what the learning
@@ -229,23 +98,16 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     phase (from ``settle`` to the end).
     """
     cfg, dtype, L = net.config, net.dtype, net.n_hidden
+    if cfg.g_A != 0.0 and L:
+        raise ValueError("with g_A > 0 the somata feel the feedback: use coupled.run")
     B, P = len(images), len(phases)
-    lengths = [T for T, _ in phases]
-    edges = np.cumsum([0] + lengths)
+    omega, edges, starts = windows(net, phases, test)
     T_all = int(edges[-1])
-    omega = np.zeros((P, T_all), dtype)
-    starts = []
-    for p, T in enumerate(lengths):
-        start, _ = window(cfg, T, test=test)
-        starts.append(start)
-        omega[p, edges[p] + start : edges[p + 1]] = 1.0 / (T - start)
     phi = cfg.phi_max
     p_in = [x[cols].astype(dtype) for x, cols in images]  # input rate / maximum rate
-    ev = _join(draws)
+    ev = join_events(draws)
     WT = [w.T for w in net.W]  # (n_pre, n_post), C-contiguous views
     WTc = [WT[0][cols] for _, cols in images]
-    if cfg.g_A != 0.0:
-        return _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test)
     # accumulators (B, ...) per phase
     V_h = [np.zeros((B, P, n), dtype) for n in net.layer_sizes[:-1]]
     s_pre = [np.zeros((B, P, n), dtype) for n in (net.n_input,) + net.layer_sizes[:-1]]
@@ -255,16 +117,16 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     keep_rows = learn and draws[0].delta is not None
     ap = _Apical(net, P, B, keep_rows)
     rate_feedback = not cfg.spiking_feedback
-    a_h = 1.0 - cfg.g_L - cfg.g_B
-    psp = net.spiking.psp
+    a_h = hidden_recursion(cfg)  # g_A = 0 here
+    key = kernel_key(cfg)
     for sl in chunks(T_all):
         Tc = sl.stop - sl.start
         w = omega[:, sl]
         V_start = [v.copy() for v in b.V] if rate_feedback else None
         # the same PSP kernel for every population: one set of hidden-soma operators
-        G, H, q, p_h = hidden_ops(psp[0].kernel_key, a_h, cfg.g_B, Tc, dtype.str)
+        G, H, q, p_h = hidden_ops(key, a_h, cfg.g_B, Tc, dtype.str)
         # ---- first hidden layer (or the output's dendrite) from the input spikes
-        o_in = psp_ops(*psp[0].kernel_key, Tc, dtype.str)
+        o_in = psp_ops(*key, Tc, dtype.str)
         F = (G, H) if L else (o_in.K, o_in.C)
         drive = np.empty((B, Tc, net.layer_sizes[0]), dtype)
         for i, (x, cols) in enumerate(images):
@@ -287,7 +149,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     V_h[l] += w @ V
                     spikes[:, l] += _phase_counts(S, edges, sl)
                 # PSPs of layer l feed the layer above
-                o = psp_ops(*psp[l + 1].kernel_key, Tc, dtype.str)
+                o = psp_ops(*key, Tc, dtype.str)
                 X = b.X[l + 1]
                 D = S @ WT[l + 1]
                 XW = X @ WT[l + 1]
@@ -321,7 +183,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
                     ap.add(L + 1, rate(V_start[L], phi), R, w)
                 S = _neuron_spikes(ev[L + 1], V, sl)
                 spikes[:, L] += _phase_counts(S, edges, sl)
-                o = psp_ops(*psp[L + 1].kernel_key, Tc, dtype.str)
+                o = psp_ops(*key, Tc, dtype.str)
                 _advance(b, L + 1, o, S, None if rate_feedback else ap, w)
     if not learn:
         return V_out[:, -1]
@@ -348,7 +210,7 @@ def run(net, b: BatchState, images, phases, draws, learn: bool = True, test: boo
     return out
 
 
-def _join(draws) -> list:
+def join_events(draws) -> list:
     """The candidate spikes of ``draws[i]`` (image i): for the input a list over images of
     (step, unit, u); for each layer one tuple (image, step, unit, u) over all images, in
     (image, step) order."""
@@ -435,78 +297,39 @@ def _advance(b, k, o, S, ap, w):
     b.X[k] = o.A @ S + o.B @ X
 
 
-def _run_coupled(net, b, images, phases, draws, omega, p_in, WTc, ev, learn, test):
-    """``g_A > 0``: the input drive of all phases in one product per chunk, then
-    :func:`_step_coupled` through time, image by image."""
-    T_all = omega.shape[1]
-    edges = np.cumsum([0] + [T for T, _ in phases])
-    key = net.spiking.psp[0].kernel_key
-    results, V_out = [], []
+def input_drive(net, b: BatchState, images, draws, omega, learn: bool):
+    """The first layer's basal input without its bias, ``W^0 s^in(t)``, for every step of the
+    images' phases (T_all, B, n_0), in one product per chunk; and, if ``learn``, image 0's
+    window means of the input PSPs per phase (P, 784). Advances the input's PSP state."""
+    dtype, T_all = net.dtype, omega.shape[1]
+    key = kernel_key(net.config)
+    ev = [(d.events[0].step, d.events[0].unit, d.events[0].u) for d in draws]
+    out = np.empty((T_all, len(images), net.layer_sizes[0]), dtype)
+    means = 0.0
     for i, (x, cols) in enumerate(images):
-        parts, means = [], 0.0
+        p_in, WTc = x[cols].astype(dtype), net.W[0].T[cols]
         for sl in chunks(T_all):
-            o = psp_ops(*key, sl.stop - sl.start, net.dtype.str)
-            S = input_spikes(ev[0][i], p_in[i], sl, net.dtype)
-            d, m = _input_part(net, b, i, S, cols, WTc[i], sl, o, (o.K, o.C), omega, True)
-            parts.append(d)
-            means = means + m
-        drive = np.concatenate(parts)
-        st = SpikingState.zeros(net)
-        b_i = BatchState(
-            [X[i : i + 1] for X in b.X], [s[i : i + 1] for s in b.s], [v[i : i + 1] for v in b.V]
-        )
-        b_i.store(st)
-        for p, (T, label) in enumerate(phases):
-            d = drive[edges[p] : edges[p + 1]]
-            r = _step_coupled(net, st, d, means[p], T, label, draws[i].phase(p), test)
-            results.append(r)
-        V_out.append(r.V_out)
-        for k, p in enumerate(st.psp[1:], start=1):
-            b.X[k][i], b.s[k][i] = p.rows, p.s
-        for l, v in enumerate(st.V):
-            b.V[l][i] = v
-    return results if learn else np.stack(V_out)
+            o = psp_ops(*key, sl.stop - sl.start, dtype.str)
+            S = input_spikes(ev[i], p_in, sl, dtype)
+            d, m = _input_part(net, b, i, S, cols, WTc, sl, o, (o.K, o.C), omega, learn)
+            out[sl, i] = d
+            if learn and i == 0:
+                means = means + m
+    return out, means
 
 
-def _step_coupled(net, st, drive, s_in_mean, T, label, draws, test) -> PhaseResult:
-    """One phase stepped through time as :func:`~segdend_lite.model.step.simulate_phase` does,
-    with the first layer's input drive ``W^0 s^in(t)`` (T, n_0) and the window mean of the
-    input PSPs ``s_in_mean`` (784,) already computed."""
-    cfg, L, dtype = net.config, net.n_hidden, net.dtype
-    g_E, g_I = neuron.teaching_conductances(label, net.n_out, dtype)
-    V_t = [np.zeros((T, n), dtype) for n in net.layer_sizes]
-    V_a_t = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
-    s_t = [np.zeros((T, n), dtype) for n in net.layer_sizes[:-1]]
-    r_out_t = np.zeros((T, net.n_out), dtype)
-    spikes = [0.0] * (L + 1)
-    s = None  # the PSPs of the layer below, for layers above the first
-    for t in range(T):
-        for l in range(L + 1):
-            if l == 0:
-                V_b = drive[t] + net.b[0]
-            else:
-                V_b = neuron.basal_potential(net.W[l], s, net.b[l])
-            if l < L:
-                V_a = neuron.apical_potential(net.Y[l], feedback_signal(net, st, l))
-                st.V[l] = neuron.euler_soma_step(st.V[l], V_b, V_a, cfg.g_L, cfg.g_B, cfg.g_A, DT)
-                V_a_t[l][t] = V_a
-            else:
-                I = neuron.teaching_current(st.V[l], g_E, g_I, cfg.E_E, cfg.E_I)
-                st.V[l] = neuron.euler_output_step(st.V[l], V_b, I, cfg.g_L, cfg.g_D, DT)
-                r_out_t[t] = rate(st.V[l], cfg.phi_max)
-            S = draws.spikes(l + 1, t, sigma(st.V[l]))
-            s = st.psp[l + 1].step(S)
-            spikes[l] += float(S.sum())
-            V_t[l][t] = st.V[l]
-            if l < L:
-                s_t[l][t] = s
-    start, _ = window(cfg, T, test)
-    delta = [None] * L if draws.delta is None else draws.delta[0]
-    return PhaseResult(
-        V_h=[V[start:].mean(axis=0) for V in V_t[:L]],
-        V_a=[plateau_means(V_a_t[h], start, delta[h]) for h in range(L)],
-        s_pre=[s_in_mean] + [s[start:].mean(axis=0) for s in s_t],
-        V_out=V_t[L][start:].mean(axis=0),
-        r_out=r_out_t[start:].mean(axis=0),
-        spikes=spikes,
-    )
+def advance_psp(net, b: BatchState, k: int, S: np.ndarray, key, omega=None):
+    """Advance population ``k``'s PSP state in ``b`` over the spikes ``S`` (T_all, B, n) of a
+    run; with ``omega`` (P, T_all), return image 0's window means of its PSPs per phase (P, n).
+    """
+    means = 0.0
+    for sl in chunks(len(S)):
+        o = psp_ops(*key, sl.stop - sl.start, net.dtype.str)
+        Sc = S[sl].transpose(1, 0, 2)  # (B, Tc, n)
+        X = b.X[k]
+        if omega is not None:
+            w = omega[:, sl]
+            means = means + (w @ o.K) @ Sc[0] + (w @ o.C) @ X[0]
+        b.s[k] = o.K[-1] @ Sc + o.C[-1] @ X
+        b.X[k] = o.A @ Sc + o.B @ X
+    return means if omega is not None else None

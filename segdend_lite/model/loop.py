@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from segdend_lite.model import divergence
 from segdend_lite.model.checkpoint import save_checkpoint
 from segdend_lite.model.threads import training_threads
 
@@ -76,25 +77,65 @@ def fit(
     ``train_error`` and ``test_error`` in percent (None where not measured); in spiking mode
     also ``hidden_rate_hz`` (mean rate of the first hidden layer) and ``angle_to_bp`` (mean
     angle, degrees, between the first hidden layer's update and backprop's for the same image).
+
+    Every image is checked (NaN, infinity, pixel range) before training starts. Training is
+    watched as it goes (:mod:`segdend_lite.model.divergence`): NaN or infinite weights, biases
+    or voltages stop it with :class:`~segdend_lite.model.divergence.TrainingDiverged` ("training
+    diverged at image N of epoch E ...") before that epoch's checkpoint is written; an epoch
+    that gave one class for every image warns with
+    :class:`~segdend_lite.model.divergence.SaturationWarning`.
     """
     if not isinstance(epochs, int | np.integer) or epochs < 0:
         raise ValueError(f"epochs={epochs!r} must be a whole number >= 0")
     if not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1")
     X = np.asarray(X)
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(
-            "fit got no training images: pass images of shape (N, 784) with N >= 1 "
-            f"(got shape {X.shape})"
-        )
-    net.check_images(X[:1])
+    check_all_images(net, X, "training")
     y = net.check_labels(y, len(X))
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
-    with np.errstate(over="ignore"):  # exp overflow in sigma(-large) correctly gives 0
+    if X_test is not None:
+        X_test = np.asarray(X_test)
+        check_all_images(net, X_test, "test")
+        y_test = net.check_labels(y_test, len(X_test))
+    # exp overflow in sigma(-large) correctly gives 0; NaN ("invalid") is found by the checks
+    # of divergence.Watch, which stop training and say where
+    with np.errstate(over="ignore", invalid="ignore"):
         return _fit(
             net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch
         )
+
+
+def check_all_images(net, X: np.ndarray, what: str) -> None:
+    """Check every image of ``X`` (shape, NaN, infinity, pixel range) before any training, so
+    that a bad image late in the set does not stop a run half-way; the error names the first
+    bad image. uint8 images need only their shape checked."""
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(
+            f"fit got no {what} images: pass images of shape (N, {net.n_input}) with N >= 1 "
+            f"(got shape {X.shape})"
+        )
+    if X.dtype == np.uint8:
+        net.check_images(X[:1])
+        return
+    for i in range(0, len(X), _BLOCK):
+        block = X[i : i + _BLOCK]
+        try:
+            net.check_images(block)
+        except ValueError as exc:
+            if block.ndim == 2 and block.dtype.kind in "fiu":
+                bad = ~np.isfinite(block).all(axis=1) | (block < 0).any(axis=1)
+                bad |= (block > 1).any(axis=1)
+                if bad.any():
+                    k = i + int(np.argmax(bad))
+                    raise ValueError(f"{what} image {k}: {exc}") from None
+            raise ValueError(f"{what} images: {exc}") from None
+
+
+def _predict(net, X_test, y_test):
+    """Test predictions and the test error (%), as ``net.evaluate`` computes it."""
+    predictions = net.predict(X_test)
+    return predictions, float(100.0 * np.mean(predictions != y_test))
 
 
 def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, checkpoint, on_epoch):
@@ -107,13 +148,17 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
             epoch=0,
             images=net.images_seen,
             seconds=0.0,
-            test_error=net.evaluate(X_test, y_test),
+            test_error=_predict(net, X_test, y_test)[1],
         )
     start = len([e for e in history["epoch"] if e > 0])
+    count_by_label = np.bincount(y, minlength=net.n_out)
     for epoch in range(start + 1, start + epochs + 1):
         net.reset_stats()
         order = net.rng.permutation(len(X)) if shuffle else np.arange(len(X))
         loss = wrong = 0.0
+        correct_by_label = np.zeros(net.n_out) if batch_size == 1 else None
+        watch = divergence.Watch(net, epoch)
+        done = 0
         t0 = time.perf_counter()
         bar = tqdm(
             total=len(X),
@@ -123,29 +168,42 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
             leave=True,
             mininterval=0.5,
         )
-        for i in range(0, len(X), _BLOCK):
-            idx = order[i : i + _BLOCK]
-            Xb = net.check_images(X[idx])
-            yb = y[idx]
-            if batch_size == 1:
-                for x, label in zip(Xb, yb.tolist()):
-                    l_i, w_i = net.learn_one(x, label)
-                    loss += l_i
-                    wrong += w_i
-            else:
-                for j in range(0, len(Xb), batch_size):
-                    l_i, w_i = net.learn_batch(Xb[j : j + batch_size], yb[j : j + batch_size])
-                    loss += l_i
-                    wrong += w_i
-            bar.update(len(idx))
-        seconds = time.perf_counter() - t0
-        rates, angles = net.firing_rates(), net.stats["angles"]
-        if not np.all(np.isfinite(net.b[-1])):
+        try:
+            for i in range(0, len(X), _BLOCK):
+                idx = order[i : i + _BLOCK]
+                Xb = net.check_images(X[idx])
+                yb = y[idx]
+                if batch_size == 1:
+                    right = np.empty(len(yb))
+                    for j, (x, label) in enumerate(zip(Xb, yb.tolist())):
+                        l_i, w_i = net.learn_one(x, label)
+                        done += 1
+                        watch.after(l_i, done)
+                        loss += l_i
+                        wrong += w_i
+                        right[j] = 1 - w_i
+                    correct_by_label += np.bincount(yb, weights=right, minlength=net.n_out)
+                else:
+                    for j in range(0, len(Xb), batch_size):
+                        yj = yb[j : j + batch_size]
+                        l_i, w_i = net.learn_batch(Xb[j : j + batch_size], yj)
+                        done += len(yj)
+                        watch.after(l_i, done)
+                        loss += l_i
+                        wrong += w_i
+                bar.update(len(idx))
+            seconds = time.perf_counter() - t0
+            watch.epoch_end(done)  # before the checkpoint: the last good one stays
+        except BaseException:
             bar.close()
-            raise FloatingPointError(
-                f"epoch {epoch}: the weights became NaN or infinite; lower the learning rates"
-            )
-        test_error = net.evaluate(X_test, y_test) if X_test is not None else None
+            raise
+        rates, angles = net.firing_rates(), net.stats["angles"]
+        predictions, test_error = (
+            _predict(net, X_test, y_test) if X_test is not None else (None, None)
+        )
+        c = divergence.saturation(count_by_label, correct_by_label, predictions, y_test)
+        if c is not None:
+            divergence.warn_saturated(c, epoch, 100.0 * wrong / len(X), test_error)
         record(
             history,
             epoch=epoch,

@@ -15,12 +15,40 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.model import init as initialization
-from segdend_lite.model import learning, loop, rate, spiking
-from segdend_lite.model.config import Config
+from segdend_lite.model import divergence, learning, loop, rate, spiking
+from segdend_lite.model.config import Config, whole_number
 from segdend_lite.model.spiking_state import SpikingState
 from segdend_lite.model.threads import loop_threads, spiking_threads
 
 N_INPUT = 784
+
+
+def _whole(name: str, value, what: str, minimum: int = 1) -> int:
+    n = whole_number(value)
+    if n is None or n < minimum:
+        raise ValueError(f"{name}={value!r} must be {what}")
+    return n
+
+
+def _sizes(layer_sizes) -> tuple[int, ...]:
+    """``layer_sizes`` as a tuple of ints >= 1, or a ValueError showing what to give."""
+    example = "e.g. (500, 10) for one hidden layer or (10,) for none"
+    if isinstance(layer_sizes, (str, bytes)) or whole_number(layer_sizes) is not None:
+        raise ValueError(
+            f"layer_sizes={layer_sizes!r}: give the sizes of the hidden layers then the output "
+            f"as a tuple, {example}"
+        )
+    try:
+        sizes = tuple(layer_sizes)
+    except TypeError:
+        raise ValueError(f"layer_sizes={layer_sizes!r}: give a tuple of sizes, {example}") from None
+    whole = [whole_number(n) for n in sizes]
+    if not sizes or any(n is None or n < 1 for n in whole):
+        raise ValueError(
+            f"layer_sizes={layer_sizes!r}: every size must be a whole number of units >= 1, "
+            f"output last ({example})"
+        )
+    return tuple(whole)
 
 
 class LayerArrays(list):
@@ -57,14 +85,14 @@ class Network:
         seed: int | None = 0,
         n_input: int = N_INPUT,
     ):
-        self.config = config if config is not None else Config()
-        if not isinstance(self.config, Config):
+        config = config if config is not None else Config()
+        if not isinstance(config, Config):
             raise ValueError(f"config must be a segdend_lite.Config, got {type(config).__name__}")
-        sizes = tuple(int(n) for n in layer_sizes)
-        if not sizes or any(n < 1 for n in sizes):
-            raise ValueError(f"layer_sizes={layer_sizes!r}: give positive sizes, output last")
-        self.layer_sizes = sizes
-        self.n_input = int(n_input)
+        self._config = config
+        self.layer_sizes = sizes = _sizes(layer_sizes)
+        self.n_input = _whole("n_input", n_input, "the number of input units (784 for MNIST)")
+        if seed is not None:
+            seed = _whole("seed", seed, "None or a whole number >= 0", minimum=0)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.lr = self.config.learning_rates(len(sizes))
@@ -97,6 +125,41 @@ class Network:
         self.spiking = SpikingState.zeros(self) if cfg.mode == "spiking" else None
 
     # ------------------------------------------------------------------ structure
+    @property
+    def config(self) -> Config:
+        """The :class:`Config`. Setting a new one (e.g. ``net.config =
+        net.config.replace(mode="spiking", g_A=0.05)``) keeps the weights: the learning rates
+        follow it, the spiking state is made (or reset, if the PSP kernel changed) when the mode
+        becomes spiking and dropped when it becomes rate. A change that would need other
+        arrays (dtype; feedback topology with two or more hidden layers) raises ValueError."""
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        if not isinstance(config, Config):
+            raise ValueError(f"config must be a segdend_lite.Config, got {type(config).__name__}")
+        old = self._config
+        if config.dtype != old.dtype:
+            raise ValueError(
+                f"cannot change dtype from {old.dtype} to {config.dtype} on an existing network "
+                f"(its arrays are {old.dtype}): build a new Network with the new Config"
+            )
+        if config.feedback != old.feedback and self.n_hidden > 1:
+            raise ValueError(
+                f"cannot change feedback from {old.feedback} to {config.feedback} on a network "
+                "with two or more hidden layers (the feedback weights Y change shape): build a "
+                "new Network with the new Config"
+            )
+        lr = config.learning_rates(len(self.layer_sizes))  # raises if lr has the wrong length
+        kernel = ("kernel", "kernel_taps", "tau_s", "tau_L")
+        if config.mode == "rate":
+            self.spiking = None
+        elif old.mode != "spiking" or any(getattr(old, k) != getattr(config, k) for k in kernel):
+            self._config = config
+            self.spiking = SpikingState.zeros(self)
+        self._config = config
+        self.lr = lr
+
     @property
     def n_hidden(self) -> int:
         return len(self.layer_sizes) - 1
@@ -158,11 +221,19 @@ class Network:
 
     def check_labels(self, y, n: int) -> np.ndarray:
         """``n`` labels as int64 (n,) in 0..n_out-1, or a ValueError saying what is wrong."""
+        if y is None:
+            raise ValueError(f"labels are None; give {n} labels, whole numbers 0..{self.n_out - 1}")
         y = np.asarray(y)
         if y.ndim == 0:
             y = y[None]
         if y.shape != (n,):
             raise ValueError(f"expected {n} labels, got shape {y.shape}")
+        if y.dtype.kind not in "iuf":
+            kind = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}
+            raise ValueError(
+                f"labels must be whole numbers 0..{self.n_out - 1}; got "
+                f"{kind.get(y.dtype.kind, f'values of dtype {y.dtype}')} (e.g. {y.flat[0]!r})"
+            )
         if not np.issubdtype(y.dtype, np.integer):
             if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
                 raise ValueError("labels must be whole numbers 0..n_out-1")
@@ -256,13 +327,17 @@ class Network:
             )
         X = self.check_images(x[None])
         y = self.check_labels(label, 1)
-        return self.learn_one(X[0], int(y[0]))
+        loss, wrong = self.learn_one(X[0], int(y[0]))
+        divergence.after_step(self, loss)  # NaN or infinity: TrainingDiverged
+        return loss, wrong
 
     def train_batch(self, X: np.ndarray, labels) -> tuple[float, int]:
         """One update with the mean of the per-image updates of a minibatch (a departure from
         the paper, which trains online). Returns the summed loss and the number misclassified."""
         X = self.check_images(np.atleast_2d(X))
-        return self.learn_batch(X, self.check_labels(labels, len(X)))
+        loss, wrong = self.learn_batch(X, self.check_labels(labels, len(X)))
+        divergence.after_step(self, loss)
+        return loss, wrong
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 1, shuffle: bool = True, **kwargs):
         """Train; see :func:`segdend_lite.model.loop.fit` for the options. Returns the
@@ -305,6 +380,8 @@ class Network:
         (state reset, ``test_length`` ms, Poisson spikes drawn from ``seed``; None = a seed
         derived from the network's seed and the images it has seen)."""
         X = np.atleast_2d(np.asarray(X))
+        chunk = _whole("chunk", chunk, "a whole number of images >= 1")
+        divergence.require_finite(self, "compute outputs")
         if self.config.mode == "spiking":
             if seed is None:
                 key = [self.seed if self.seed is not None else 0, self.images_seen]

@@ -126,37 +126,34 @@ def poisson_counts(rate, T: int, rng: np.random.Generator, dt: float = 1.0) -> n
     return rng.poisson(np.asarray(rate) * dt, size=(T,) + np.shape(rate))
 
 
-def candidate_events(
-    rng: np.random.Generator, lam_max: float, T: int, n: int, dtype=np.float64
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate spikes of ``n`` units over ``T`` steps: a Poisson process at the maximum rate
-    ``lam_max`` (spikes per unit per step), for thinning (:func:`thinned_counts`).
-
-    Per step, a Poisson(``n lam_max``) number of candidates, each at a unit drawn uniformly,
-    with its own uniform number ``u`` in [0, 1). Drawn in this order: the T counts, the units,
-    the ``u``. Returns ``step``, ``unit`` (int32) and ``u`` (``dtype``), each (K,), in step order.
-    """
-    counts = rng.poisson(lam_max * n, size=T)
-    unit = rng.integers(0, n, size=int(counts.sum()), dtype=np.int32)
-    u = rng.random(len(unit), dtype=dtype)
-    return np.repeat(np.arange(T, dtype=np.int32), counts), unit, u
-
-
-def thinned_counts(p: np.ndarray, u: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
-    """Spike counts (size,) from candidates at ``cells`` (K,), each kept if ``u < p`` (K,).
-
-    Thinning (Lewis & Shedler 1979): keeping each candidate of a Poisson process of rate
-    ``lam_max`` with probability ``p = lam / lam_max`` gives a Poisson process of rate ``lam``;
-    with rates constant within a step, the count in each cell (step, unit) is exactly
-    Poisson(``lam dt``), independent across cells.
-    """
-    return np.bincount(cells[u < p], minlength=size)
-
-
 def euler_soma_step(V, V_b, V_a, g_L: float, g_B: float, g_A: float, dt: float = 1.0):
     """One forward-Euler step of the hidden soma (paper eq. 1 with ``C_m = 1``, ``V_R = 0``):
     ``V + dt (-g_L V + g_B (V_b - V) + g_A (V_a - V))``. Any shapes that broadcast."""
     return V + dt * (-g_L * V + g_B * (V_b - V) + g_A * (V_a - V))
+
+
+def integrate_soma(V_b, V_a, g_L: float, g_B: float, g_A: float, dt: float = 1.0, V0=0.0):
+    """The hidden soma over time: :func:`euler_soma_step` from ``V0``, one step per row of the
+    dendritic potentials ``V_b``, ``V_a`` (T, ...), which broadcast against each other and
+    ``V0``. Returns the voltage after each step, shape (T, ...)."""
+    V_b, V_a = np.broadcast_arrays(np.asarray(V_b, float), np.asarray(V_a, float))
+    out, v = [], V0
+    for t in range(len(V_b)):
+        v = euler_soma_step(v, V_b[t], V_a[t], g_L, g_B, g_A, dt)
+        out.append(v)
+    return np.array(out, dtype=float)
+
+
+def psp_filter(S: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    """Filtered spike trains ``s(t) = sum_k kappa[k] S(t - k)`` (Methods, "Neuronal
+    dynamics"), the convolution with the kernel: ``S`` (T,) or (T, n) spike counts per step,
+    ``kappa`` (K,) the weight of a spike emitted ``k`` steps ago (:func:`psp_taps`: ``kappa(1 ms)``
+    for this step's spikes, as the model applies it). Same shape as ``S``. The spiking engines
+    filter step by step (``spiking_state.PSP``), tested equal to this."""
+    S = np.asarray(S, float)
+    flat = S.reshape(len(S), -1)
+    s = np.stack([np.convolve(flat[:, j], kappa)[: len(S)] for j in range(flat.shape[1])], 1)
+    return s.reshape(S.shape)
 
 
 def simulate_neuron(
@@ -198,19 +195,14 @@ def simulate_neuron(
 
     def filtered(rates_hz: np.ndarray, count: int) -> np.ndarray:
         S = rng.poisson(rates_hz[:, None] / 1000.0, size=(T, count)).sum(axis=1)
-        return np.convolve(S, k)[:T]
+        return psp_filter(S, k)
 
     apical_rates = np.where(np.arange(T) < t_switch, apical_hz[0], apical_hz[1])
     V_b = w_basal * filtered(np.full(T, basal_hz), n_basal) + b
     V_a = w_apical * filtered(apical_rates.astype(float), n_apical)
     V_a = np.concatenate([[0.0], V_a[:-1]])  # feedback arrives one step late
-    V = np.zeros(T)
-    spikes = np.zeros(T)
-    v = 0.0
-    for t in range(T):
-        v = euler_soma_step(v, V_b[t], V_a[t], g_L, g_B, g_A)
-        V[t] = v
-        spikes[t] = rng.poisson(phi_max * sigma(v))
+    V = integrate_soma(V_b, V_a, g_L, g_B, g_A)
+    spikes = rng.poisson(phi_max * sigma(V)).astype(float)  # one draw per step, in order
     f_win = slice(min(settle, t_switch - 1), t_switch)
     t_win = slice(min(t_switch + settle, T - 1), T)
     return {

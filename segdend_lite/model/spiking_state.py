@@ -1,11 +1,10 @@
-"""What both spiking engines share: the state carried from step to step, the random draws, the
-averaging windows and what a phase returns.
+"""What both spiking engines share: the state carried from step to step, the averaging windows
+and what a phase returns.
 
 - :class:`PSP`: the PSP-filtered spike trains of one population (paper "Neuronal dynamics",
   kernel ``kappa``), advanced one 1-ms step at a time.
 - :class:`SpikingState`: somatic voltages and PSP states of a network; they carry over from
   phase to phase and from image to image (training), and are reset for each test image.
-- :class:`Draws`: the random numbers of an image's phases, drawn before the phases run.
 - :class:`PhaseResult`: the window averages of one phase, what the learning rule uses.
 """
 
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from segdend_lite.model.neuron import candidate_events, psp_taps, thinned_counts
+from segdend_lite.model.neuron import psp_taps
 
 DT = 1.0  # ms, the time step
 
@@ -32,8 +31,6 @@ class PSP:
 
     def __init__(self, n: int, tau_s: float, tau_L: float, kernel: str, taps: int, dtype):
         self.n, self.dtype, self.full = n, np.dtype(dtype), kernel == "full"
-        #: What fixes the filter (the fast engine builds its operators from it).
-        self.kernel_key = (self.full, tau_s, tau_L, taps)
         self.d_L, self.d_s = np.exp(-DT / tau_L), np.exp(-DT / tau_s)
         self.c = 1.0 / (tau_L - tau_s)
         self.taps = psp_taps(taps, tau_s, tau_L)
@@ -64,18 +61,6 @@ class PSP:
             self.hist = np.concatenate([S[None], self.hist[:-1]])
         return self.s
 
-    @property
-    def rows(self) -> np.ndarray:
-        """The state as rows (m, n): the traces ``a_L``, ``a_s``, or the last spikes."""
-        return np.stack([self.a_L, self.a_s]) if self.full else self.hist
-
-    @rows.setter
-    def rows(self, X: np.ndarray) -> None:
-        if self.full:
-            self.a_L, self.a_s = X[0].copy(), X[1].copy()
-        else:
-            self.hist = X.copy()
-
 
 @dataclass
 class SpikingState:
@@ -104,90 +89,6 @@ class SpikingState:
         for i, p in enumerate(self.psp):
             for k in p.state():
                 setattr(p, k, arrays[f"psp{i}_{k}"].copy())
-
-
-@dataclass
-class Events:
-    """Candidate spikes of one population over ``T`` steps (see
-    :func:`~segdend_lite.model.neuron.candidate_events`): ``step``, ``unit``, ``u`` (K,) in
-    step order, for ``n`` units."""
-
-    step: np.ndarray
-    unit: np.ndarray
-    u: np.ndarray
-    T: int
-    n: int
-
-    def spikes(self, t: int, p: np.ndarray) -> np.ndarray:
-        """Spike counts (n,) at step ``t``: each candidate of the step is kept if ``u < p`` of its
-        unit; ``p`` (n,) = rate / maximum rate (``x`` for input pixels, ``sigma(V)`` for
-        neurons)."""
-        k0, k1 = np.searchsorted(self.step, [t, t + 1])
-        unit = self.unit[k0:k1]
-        return thinned_counts(p[unit], self.u[k0:k1], unit, self.n).astype(p.dtype)
-
-    def part(self, start: int, T: int) -> Events:
-        """The candidates of steps ``start .. start + T - 1``, counted from ``start``."""
-        k0, k1 = np.searchsorted(self.step, [start, start + T])
-        return Events(self.step[k0:k1] - start, self.unit[k0:k1], self.u[k0:k1], T, self.n)
-
-
-@dataclass
-class Draws:
-    """The random numbers of an image's phases, drawn before they run: candidate spikes per
-    population over all their steps, and per phase the plateau offsets."""
-
-    events: list[Events]  # input (units = the image's non-zero pixels), hidden layers, output
-    lengths: tuple[int, ...]  # the phase lengths (steps)
-    delta: list[list[np.ndarray]] | None = None  # per phase, per hidden layer: steps before end
-
-    @classmethod
-    def draw(cls, net, rng: np.random.Generator, lengths, n_cols: int) -> Draws:
-        """All the random numbers of one image's phases, in one call, before they run.
-
-        Why drawn ahead instead of step by step: the step engine and the fast engine must
-        consume exactly the same random numbers, so that the tests can require them to give
-        the same spikes, voltages and weights; the fast engine needs all of a stretch's draws
-        at once. So spikes are thinned candidates: candidates at the maximum rate ``phi_max``
-        are drawn for every step, each kept with probability rate / ``phi_max``
-        (:func:`~segdend_lite.model.neuron.thinned_counts`), which gives exact Poisson counts
-        per 1-ms step whichever way the rates are computed.
-
-        Drawn in this order: plateau offsets for each phase (if random plateau times), then
-        candidates for the ``n_cols`` lit input pixels, each hidden layer and the output, over
-        all ``sum(lengths)`` steps. ``lengths``: the phase lengths, or one number for one phase.
-        """
-        cfg = net.config
-        lengths = (int(lengths),) if np.ndim(lengths) == 0 else tuple(int(T) for T in lengths)
-        delta = None
-        if cfg.random_plateau_times and net.n_hidden:
-            delta = [
-                [
-                    np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, n)).astype(int), 5)
-                    for n in net.layer_sizes[:-1]
-                ]
-                for _ in lengths
-            ]
-        T = sum(lengths)
-        events = [
-            Events(*candidate_events(rng, cfg.phi_max * DT, T, n, net.dtype), T, n)
-            for n in (n_cols,) + net.layer_sizes
-        ]
-        return cls(events, lengths, delta)
-
-    def spikes(self, k: int, t: int, p: np.ndarray) -> np.ndarray:
-        """Spike counts of population ``k`` (input 0, hidden layers, output) at step ``t``,
-        with ``p`` = rate / ``phi_max`` per unit (see :meth:`Events.spikes`)."""
-        return self.events[k].spikes(t, p)
-
-    def phase(self, p: int) -> Draws:
-        """The draws of phase ``p`` alone, its steps counted from its start."""
-        start, T = sum(self.lengths[:p]), self.lengths[p]
-        return Draws(
-            [e.part(start, T) for e in self.events],
-            (T,),
-            None if self.delta is None else [self.delta[p]],
-        )
 
 
 @dataclass
@@ -243,3 +144,16 @@ def phase_lengths(net) -> tuple[int, int]:
         return cfg.phase_length, cfg.phase_length
     extra = net.rng.wald(2.0, 1.0, size=2).astype(int)
     return cfg.phase_length + int(extra[0]), cfg.phase_length + int(extra[1])
+
+
+def plateau_offsets(net, rng: np.random.Generator) -> list[np.ndarray] | None:
+    """Random plateau times (paper Fig. 6-S1): per hidden layer, how many steps before the end
+    of the phase each neuron's plateau falls, ``min(|int(N(0, plateau_sd))|, 5)`` (n_h,) ints;
+    None if plateau times are not random."""
+    cfg = net.config
+    if not (cfg.random_plateau_times and net.n_hidden):
+        return None
+    return [
+        np.minimum(np.abs(rng.normal(0.0, cfg.plateau_sd, n)).astype(int), 5)
+        for n in net.layer_sizes[:-1]
+    ]

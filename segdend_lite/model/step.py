@@ -9,11 +9,15 @@ docs/model.md, "Phases and timing"):
    hidden layer the apical potential ``V^a = Y s^{src}`` of the output's (or the layer
    above's) PSPs, which were last updated in the previous step, so feedback arrives one step
    late; the soma's Euler step (with the teaching current in the output's target phase);
-   spikes at ``phi_max sigma(V)``; their PSPs;
+   spikes, Poisson at ``phi_max sigma(V)``; their PSPs;
 3. at the end of the phase, the window averages: somatic voltages, presynaptic PSPs, the
    output's rates and, for the plateau potentials, the apical voltages.
 
-:mod:`segdend_lite.model.fast` computes the same from the same random draws, faster.
+Spikes come from ``spikes(k, t, rate)``, the counts of population ``k`` (input 0, hidden layers,
+output) at step ``t``: by default :func:`poisson_spikes`, ``Poisson(rate dt)`` drawn there and
+then. The fast engine (:mod:`segdend_lite.model.fast`) computes the same phases reorganised;
+handed its pre-drawn numbers (:meth:`segdend_lite.model.draws.Draws.spikes`), this loop gives
+the same spikes, voltages and weights, which is how the fast engine is tested.
 """
 
 from __future__ import annotations
@@ -23,13 +27,22 @@ import numpy as np
 from segdend_lite.model import neuron
 from segdend_lite.model.spiking_state import (
     DT,
-    Draws,
     PhaseResult,
     SpikingState,
     apical_source,
     plateau_means,
     window,
 )
+
+
+def poisson_spikes(rng: np.random.Generator):
+    """The paper's spikes: ``S ~ Poisson(rate dt)`` per unit and step, drawn from ``rng`` when
+    the loop asks. Returns ``spikes(k, t, rate)`` -> counts shaped like ``rate`` (spikes/ms)."""
+
+    def spikes(k: int, t: int, rate: np.ndarray) -> np.ndarray:
+        return rng.poisson(rate * DT).astype(rate.dtype)
+
+    return spikes
 
 
 def feedback_signal(net, st: SpikingState, h: int) -> np.ndarray:
@@ -45,37 +58,37 @@ def simulate_phase(
     net,
     st: SpikingState,
     x: np.ndarray,
-    cols: np.ndarray,
     T: int,
     label: int | None,
-    draws: Draws,
+    spikes,
     test: bool = False,
     record: dict | None = None,
+    delta: list | None = None,
 ) -> PhaseResult:
     """Simulate one phase of ``T`` 1-ms steps from state ``st`` (advanced in place).
 
-    ``x`` (784,) pixels / 255, ``cols`` its non-zero pixels; ``label`` None in the forward
-    phase, the digit in the target phase (teaching conductances ``g_E = t``, ``g_I = 1 - t``);
-    ``draws``: the phase's random numbers (:meth:`Draws.draw`); ``test``: a test phase's
-    window. ``record``: {layer: neuron indices} whose ``V_b``, ``V_a``, ``V``, spikes ``S`` to
-    trace, one row per step. Returns the window averages (:class:`PhaseResult`).
+    ``x`` (784,) pixels / 255; ``label`` None in the forward phase, the digit in the target
+    phase (teaching conductances ``g_E = t``, ``g_I = 1 - t``); ``spikes(k, t, rate)``: spike
+    counts (:func:`poisson_spikes`); ``test``: a test phase's window; ``delta``: per hidden layer,
+    the plateau offsets (random plateau times) or None. ``record``: {layer: neuron indices}
+    whose ``V_b``, ``V_a``, ``V``, spikes ``S`` to trace, one row per step. Returns the window
+    averages (:class:`PhaseResult`).
     """
     cfg, L, dtype = net.config, net.n_hidden, net.dtype
-    W, b, Y = net.W, net.b, net.Y
+    W, b, Y, phi = net.W, net.b, net.Y, cfg.phi_max
     g_E, g_I = neuron.teaching_conductances(label, net.n_out, dtype)
-    p_in = x[cols].astype(dtype)  # input rate / phi_max
+    x = np.asarray(x, dtype)
     hidden = net.layer_sizes[:-1]
     # one row per step, for the window averages
     V_t = [np.zeros((T, n), dtype) for n in net.layer_sizes]  # somatic voltages
     V_a_t = [np.zeros((T, n), dtype) for n in hidden]  # apical potentials
     s_t = [np.zeros((T, n), dtype) for n in (net.n_input,) + hidden]  # presynaptic PSPs
     r_out_t = np.zeros((T, net.n_out), dtype)  # output rates
-    spikes = [0.0] * (L + 1)
+    counts = [0.0] * (L + 1)
     trace = {k: {"V_b": [], "V_a": [], "V": [], "S": []} for k in (record or {})}
     for t in range(T):
-        S = np.zeros(net.n_input, dtype)
-        S[cols] = draws.spikes(0, t, p_in)  # input spikes at phi_max x
-        s = st.psp[0].step(S)  # filtered input
+        S = spikes(0, t, phi * x)  # input spikes at phi_max x
+        s = st.psp[0].step(S)  # filtered by the PSP kernel
         s_t[0][t] = s
         for l in range(L + 1):
             V_b = neuron.basal_potential(W[l], s, b[l])
@@ -87,26 +100,28 @@ def simulate_phase(
                 V_a = None
                 I = neuron.teaching_current(st.V[l], g_E, g_I, cfg.E_E, cfg.E_I)
                 st.V[l] = neuron.euler_output_step(st.V[l], V_b, I, cfg.g_L, cfg.g_D, DT)
-                r_out_t[t] = neuron.rate(st.V[l], cfg.phi_max)
-            S = draws.spikes(l + 1, t, neuron.sigma(st.V[l]))  # spikes at phi_max sigma(V)
+            rate = neuron.rate(st.V[l], phi)
+            S = spikes(l + 1, t, rate)  # spikes at phi_max sigma(V)
             s = st.psp[l + 1].step(S)  # their PSPs, seen by the layer above
-            spikes[l] += float(S.sum())
+            counts[l] += float(S.sum())
             V_t[l][t] = st.V[l]
             if l < L:
                 s_t[l + 1][t] = s
+            else:
+                r_out_t[t] = rate
             if l in trace:
                 for name, v in (("V_b", V_b), ("V_a", V_a), ("V", st.V[l]), ("S", S)):
                     if v is not None:
                         trace[l][name].append(v[record[l]].copy())
     # the end of the phase: window averages; plateau potentials use the apical ones
     start, _ = window(cfg, T, test)
-    delta = [None] * L if draws.delta is None else draws.delta[0]
+    delta = delta or [None] * L
     return PhaseResult(
         V_h=[V[start:].mean(axis=0) for V in V_t[:L]],
         V_a=[plateau_means(V_a_t[h], start, delta[h]) for h in range(L)],
         s_pre=[s[start:].mean(axis=0) for s in s_t],
         V_out=V_t[L][start:].mean(axis=0),
         r_out=r_out_t[start:].mean(axis=0),
-        spikes=spikes,
+        spikes=counts,
         trace={k: {n: np.array(v) for n, v in d.items()} for k, d in trace.items()} or None,
     )

@@ -13,12 +13,16 @@ own folder::
 
 Running the command again skips finished tasks and resumes unfinished ones from their
 checkpoint; the result equals an uninterrupted run (weights and history, except wall times).
-A folder whose checkpoint or task.json was made with another configuration is refused.
+A folder whose checkpoint or task.json was made with another configuration is refused, and so
+is a run with another data, image counts or ``--set`` values than the output folder's
+(``OUT/reproduce.json``; the mode may differ). A task whose training diverges (NaN or infinite
+values) fails and keeps its last good checkpoint; a worker that dies fails only its task.
 ``--estimate`` measures what the tasks will cost on this machine and trains nothing.
 
 The modules, one concern each: :mod:`.registry` (the experiments as data), :mod:`.tasks`,
 :mod:`.run` and :mod:`.train` (running one task), :mod:`.runners` (local processes or Dask),
-:mod:`.provenance`, :mod:`.results` (reading task folders), :mod:`.report` and
+:mod:`.provenance`, :mod:`.results` (reading task folders), :mod:`.settings` and :mod:`.folder`
+(one setting per output folder, one ``reproduce`` at a time in it), :mod:`.report` and
 :mod:`.figures`, :mod:`.estimate`, :mod:`.command`. They use only the model's public API and
 :mod:`segdend_lite.runs` (the history format and the training loop with probes).
 """

@@ -11,9 +11,11 @@ import numpy as np
 
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.reproduce.figures import figure
+from segdend_lite.reproduce.folder import reference_setting
 from segdend_lite.reproduce.provenance import code_version, machine, now
 from segdend_lite.reproduce.registry import ALL, EXPERIMENTS, Experiment, owner_of
 from segdend_lite.reproduce.results import load_task_histories
+from segdend_lite.reproduce.settings import differences, setting_of
 from segdend_lite.reproduce.tasks import experiment_names
 from segdend_lite.reproduce.train import epochs_done
 
@@ -44,12 +46,16 @@ def write_report(
     results: Sequence[dict] = (),
     notes: Sequence[str] = (),
 ) -> Path:
-    """Write ``OUT/REPORT.md`` and ``OUT/figures/*.png`` from the task folders under ``out``."""
+    """Write ``OUT/REPORT.md`` and ``OUT/figures/*.png`` from the task folders under ``out``.
+
+    Only tasks of one setting (the folder's, see ``folder``) are compared; tasks of another
+    are listed apart, and result files that could not be read are listed with what to do."""
     import matplotlib
 
     matplotlib.use("Agg")
     out = Path(out)
     data = load_task_histories(out) if out.is_dir() else {}
+    data, apart, problems, reference = _one_setting(out, data)
     names = experiment_names(experiments)
     lines = [
         "# Reproduction report",
@@ -71,6 +77,8 @@ def write_report(
         + (" (with local modifications)" if ver["modified"] else "")
         + ".",
         "",
+        f"Setting compared (data, image counts, --set values): {reference}.",
+        "",
     ]
     failed = [r for r in results if r.get("status") == "failed"]
     if failed:
@@ -79,6 +87,18 @@ def write_report(
         lines.append("")
     if notes:
         lines += ["## Not run", ""] + [f"- {n}" for n in notes] + [""]
+    if problems:
+        lines += ["## Result files that could not be read", ""]
+        lines += [f"- {p}" for p in problems] + [""]
+    if apart:
+        lines += [
+            "## Tasks of another setting (not compared)",
+            "",
+            f"This report compares the tasks of one setting ({reference}); these were made "
+            "with another:",
+            "",
+        ]
+        lines += [f"- `{task}`: {diff}" for task, diff in apart] + [""]
     fig_dir = out / "figures"
     timing_rows = []
     for name in names:
@@ -139,6 +159,41 @@ def write_report(
     path = out / "REPORT.md"
     atomic_write_bytes(path, "\n".join(lines).encode())
     return path
+
+
+def _one_setting(out: Path, data: dict) -> tuple[dict, list, list, str]:
+    """``data`` without the tasks of another setting than the folder's; those tasks (path,
+    difference); the problems with result files; the setting compared, in words."""
+    entries = [
+        (f"{exp}/{mode}/{cond}/seed{seed}", e)
+        for exp, modes in data.items()
+        for mode, conds in modes.items()
+        for cond, seeds in conds.items()
+        for seed, e in seeds.items()
+    ]
+    problems = [p for _, e in entries for p in e.get("problems", ())]
+    settings = {where: setting_of(e["task"]) for where, e in entries}
+    reference, source = reference_setting(out, [s for s in settings.values() if s is not None])
+    apart = []
+    for where, setting in settings.items():
+        if reference is None or setting is None:
+            continue
+        diff = differences(setting, reference, "this task", "compared")
+        if diff:
+            apart.append((where, "; ".join(diff)))
+            exp, mode, cond, seed = where.split("/")
+            del data[exp][mode][cond][int(seed[4:])]
+    if reference is None:
+        words = "not recorded"
+    else:
+        given = [f"--data {reference['data']}"] + [
+            f"{flag} {reference[k]}"
+            for k, flag in (("train_images", "--train-images"), ("test_images", "--test-images"))
+            if reference.get(k) is not None
+        ]
+        given += [f"--set {k}={v}" for k, v in (reference.get("set") or {}).items()]
+        words = f"{' '.join(given)}; {source}"
+    return data, apart, problems, words
 
 
 def _result_table(exp: Experiment, conds: dict) -> list[str]:

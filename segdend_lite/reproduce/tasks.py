@@ -13,6 +13,10 @@ from pathlib import Path
 
 from segdend_lite.model.config import Config
 from segdend_lite.reproduce.registry import ALL, EXPERIMENTS, owner_of
+from segdend_lite.reproduce.settings import make_setting
+
+#: ``data`` names of the MNIST loader (anything else must be a folder of IDX files).
+DATA_NAMES = ("auto", "small", "cache", "download", "offline")
 
 
 class TaskConflict(ValueError):
@@ -37,6 +41,7 @@ class Task:
     probe: str | None = None
     probe_every: int = 1000
     command: str = ""
+    overrides: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -57,6 +62,11 @@ class Task:
             "probe": self.probe,
             "probe_every": self.probe_every if self.probe else None,
         }
+
+    def setting(self) -> dict:
+        """What every task of its output folder shares (``settings``): the data, the image
+        counts and ``overrides`` (the ``Config`` fields set for every task, ``--set``)."""
+        return make_setting(self.data, self.train_images, self.test_images, self.overrides)
 
 
 def task_folder(out: str | os.PathLike, experiment: str, mode: str, condition: str, seed: int):
@@ -95,8 +105,16 @@ def make_tasks(
         raise ValueError(f"test_images={test_images!r} must be a whole number >= 1")
     if not isinstance(probe_every, int) or probe_every < 100:
         raise ValueError(f"probe_every={probe_every!r} must be a whole number >= 100")
+    if not isinstance(data, str) or (data not in DATA_NAMES and not Path(data).is_dir()):
+        raise ValueError(
+            f"data={data!r}: use {', '.join(DATA_NAMES)} (MNIST) or a folder of IDX files"
+            + (f" ({data} is not a folder)" if isinstance(data, str) else "")
+        )
     options = dict(options or {})
-    Config(mode=mode, **options)  # a bad option fails here, before anything runs
+    try:
+        Config(mode=mode, **options)  # a bad option fails here, before anything runs
+    except TypeError as exc:
+        raise ValueError(f"options {options}: {exc}") from None
     for name in names:
         for cond in EXPERIMENTS[name].conditions:
             clash = sorted(set(options) & set(dict(cond.options)))
@@ -133,11 +151,30 @@ def make_tasks(
                     probe=cond.probe,
                     probe_every=probe_every,
                     command=command,
+                    overrides=options,
                 )
                 old = tasks.get(task.key)
                 if old is None or old.epochs < task.epochs:
                     tasks[task.key] = task
+    _check_depths(tasks.values(), options)
     return list(tasks.values()), notes
+
+
+def _check_depths(tasks: Iterable[Task], options: dict) -> None:
+    """The learning rates set for every task (``options["lr"]``) have one rate per weight
+    layer of every task."""
+    if options.get("lr") is None:
+        return
+    lr = tuple(options["lr"])
+    wrong = sorted({f"{t.experiment}/{t.condition}": len(t.hidden) + 1 for t in tasks}.items())
+    wrong = [(k, n) for k, n in wrong if n != len(lr)]
+    if wrong:
+        have = ", ".join(f"{k} has {n}" for k, n in wrong)
+        raise ValueError(
+            f"lr={','.join(f'{v:g}' for v in lr)} gives {len(lr)} learning rate(s), but {have} "
+            "weight layer(s): give one rate per weight layer, first hidden layer first, and "
+            "name conditions of one depth (e.g. fig6b/h1)"
+        )
 
 
 def selected_conditions(experiments: Sequence[str]) -> dict[str, set[str]]:

@@ -1,17 +1,27 @@
 """Training a task's epochs: plainly (``fit``) or with a probe every ``probe_every`` images
 (``runs.train_chunks``, one call per epoch, so the weights equal those of an uninterrupted
-``fit``); the history, checkpoint and task.json are written after every epoch."""
+``fit``).
+
+After every epoch, in this order: every array of the network is checked (weights, biases,
+feedback weights, spiking state: a NaN or infinite value stops the task with
+``TrainingDiverged`` and leaves the last good checkpoint as it was); the epoch's probes are
+written (``probes.json``); the checkpoint, which marks the epoch done; the history and
+task.json. A crash between two of these writes loses nothing: a resumed task drops probes of
+epochs its checkpoint does not have and trains those epochs again."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
+
+from segdend_lite.model.divergence import TrainingDiverged
 from segdend_lite.model.network import Network
 from segdend_lite.model.training import fit, save_checkpoint
 from segdend_lite.runs import angle_probe, jacobian_probe, merge_chunks, train_chunks
-from segdend_lite.runs.history import add_entry, images_per_epoch, new_history, read_history
-from segdend_lite.runs.history import write_json
+from segdend_lite.reproduce.results import read_probes
+from segdend_lite.runs.history import add_entry, new_history, write_json
 
 #: The probe of each kind of probed condition (rate mode's angle: on the last 100 images of
 #: each interval, the registry's note for Fig. 7A).
@@ -20,6 +30,30 @@ PROBES = {"angle": angle_probe(last=100), "jacobian": jacobian_probe(last=100)}
 
 def epochs_done(history: dict) -> int:
     return len([e for e in history.get("epoch", []) if e and e > 0])
+
+
+def network_arrays(net: Network):
+    """``(name, array)`` for every array of ``net``, named as in its checkpoint."""
+    for name in ("W", "b", "Y"):
+        for i, a in enumerate(getattr(net, name)):
+            yield f"{name}{i}", a
+    if net.config.mode == "spiking":
+        yield from ((f"state_{k}", v) for k, v in net.spiking.arrays().items())
+
+
+def check_finite(net: Network, epoch: int) -> None:
+    """Raise TrainingDiverged if an array of ``net`` holds NaN or infinite values after
+    ``epoch``."""
+    bad = []
+    for name, a in network_arrays(net):
+        a = np.asarray(a)
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            bad.append(f"{name} {'NaN' if np.isnan(a).any() else 'inf'}")
+    if bad:
+        raise TrainingDiverged(
+            f"training diverged in epoch {epoch} ({', '.join(bad)}): lower the learning rates "
+            "or g_A"
+        )
 
 
 def epoch_done(task, net: Network, run: dict, info: dict, t_last: list) -> None:
@@ -36,25 +70,13 @@ def train_plain(task, net, x, y, xt, yt, todo, run, info) -> None:
     t_last = [time.perf_counter()]
     if not net.history["epoch"]:  # fit records the test error before training first
         run["initial_test"] = True
-    fit(
-        net,
-        x,
-        y,
-        epochs=todo,
-        X_test=xt,
-        y_test=yt,
-        progress=False,
-        checkpoint=Path(task.folder) / "checkpoint.npz",
-        on_epoch=lambda n, h: epoch_done(task, n, run, info, t_last),
-    )
 
+    def on_epoch(net, history):
+        check_finite(net, history["epoch"][-1])
+        save_checkpoint(net, Path(task.folder) / "checkpoint.npz")
+        epoch_done(task, net, run, info, t_last)
 
-def read_probes(folder: Path, history: dict) -> dict | None:
-    """The folder's probes (any format ever written; see ``runs.history``), or None."""
-    path = Path(folder) / "probes.json"
-    if not path.exists():
-        return None
-    return read_history(path, images_per_epoch(history))
+    fit(net, x, y, epochs=todo, X_test=xt, y_test=yt, progress=False, on_epoch=on_epoch)
 
 
 def train_probed(task, net, x, y, xt, yt, todo, run, info) -> None:
@@ -78,10 +100,19 @@ def train_probed(task, net, x, y, xt, yt, todo, run, info) -> None:
         start, before = len(probes["epoch"]), net.images_seen
         train_chunks(net, x, y, len(x), chunk=task.probe_every, probe=probe, history=probes)
         entry = merge_chunks(probes, start, before, epoch)
+        check_finite(net, epoch)
         add_entry(net.history, **entry, test_error=net.evaluate(xt, yt))
+        write_json(folder / "probes.json", probes)  # before the checkpoint marks the epoch done
         save_checkpoint(net, folder / "checkpoint.npz")
-        write_json(folder / "probes.json", probes)
         epoch_done(task, net, run, info, t_last)
 
 
-__all__ = ["PROBES", "epochs_done", "read_probes", "train_plain", "train_probed"]
+__all__ = [
+    "PROBES",
+    "check_finite",
+    "epochs_done",
+    "network_arrays",
+    "read_probes",
+    "train_plain",
+    "train_probed",
+]

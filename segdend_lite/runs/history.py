@@ -82,13 +82,18 @@ def upgrade(obj, train_size: int | None = None) -> dict:
 
 
 def read_history(path: str | os.PathLike, train_size: int | None = None) -> dict:
-    """Read a ``history.json`` or ``probes.json`` in any format (see :func:`upgrade`)."""
+    """Read a ``history.json`` or ``probes.json`` in any format (see :func:`upgrade`); a
+    ValueError naming the file if it is not JSON or not a history."""
     path = Path(path)
-    with open(path) as f:
-        obj = json.load(f)
+    with open(path, "rb") as f:
+        text = f.read()
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
     try:
         return upgrade(obj, train_size)
-    except ValueError as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{path}: {exc}") from None
 
 

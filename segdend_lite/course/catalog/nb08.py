@@ -6,7 +6,7 @@ import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register
 from segdend_lite.model import init
-from segdend_lite.model.neuron import soma_steady_state
+from segdend_lite.model.neuron import psp_kernel, psp_taps, soma_steady_state
 
 NB = "08_experiments"
 
@@ -139,6 +139,70 @@ register(
         hints=(
             "Use your soma_voltage for the forward and the target phase's apical potentials.",
             "The change is k_A (V_a^t - V_a^f) with k_A = g_A / (g_L + g_B + g_A).",
+        ),
+    )
+)
+
+
+register(
+    Exercise(
+        name="kernel_sum",
+        notebook=NB,
+        title="the PSP kernel's weights at lags 1..n ms, summed",
+        reference=lambda n_lags, tau_s, tau_L: float(psp_taps(n_lags, tau_s, tau_L).sum()),
+        cases=lambda rng: [(10, 3.0, 10.0), (300, 3.0, 10.0), (1, 3.0, 10.0), (25, 2.0, 20.0)],
+        mistakes=[
+            (
+                lambda n, ts, tL: float(psp_kernel(np.arange(n), ts, tL).sum()),
+                "Off by one: the lags are 1, 2, ..., n ms (a spike of this step has lag 1), "
+                "not 0, ..., n - 1.",
+            ),
+            (
+                lambda n, ts, tL: float(((tL - ts) * psp_taps(n, ts, tL)).sum()),
+                "Divide by (tau_L - tau_s): that factor makes the whole kernel integrate to 1.",
+            ),
+            (
+                lambda n, ts, tL: -float(psp_taps(n, ts, tL).sum()),
+                "The sign is flipped: kappa(t) = (exp(-t/tau_L) - exp(-t/tau_s)) / "
+                "(tau_L - tau_s) is positive for t > 0 (the slow exponential comes first).",
+            ),
+        ],
+        hints=(
+            "kappa(t) = (exp(-t/tau_L) - exp(-t/tau_s)) / (tau_L - tau_s); evaluate it at "
+            "t = 1, 2, ..., n_lags and add the values up.",
+            "Build the lags with np.arange(1, n_lags + 1) and sum kappa over them; the result "
+            "is a plain float.",
+        ),
+    )
+)
+
+register(
+    Prediction(
+        name="psp_doubled",
+        notebook=NB,
+        title="every PSP twice as large: where do the output voltages go?",
+        options=(
+            "about where they were",
+            "about twice as far from zero",
+            "closer to zero",
+        ),
+        outcome=lambda ratio: (
+            "about twice as far from zero"
+            if ratio > 1.4
+            else ("closer to zero" if ratio < 0.7 else "about where they were")
+        ),
+        explanation=(
+            "The output's dendritic potential is W s + b: with the same weights, doubling every "
+            "PSP s doubles the weighted part and leaves only the bias b as it was, so the "
+            "voltages move nearly twice as far from zero (not quite: b and the hidden layer's "
+            "own doubled input change the picture a little). For the wrong digits of a trained "
+            "network that means far below zero, where the sigmoid is flat: those units hardly "
+            "fire and their slope sigma' is nearly 0, so their errors, and the updates they "
+            "send, shrink. The network learns in another regime."
+        ),
+        hints=(
+            "The dendrite's potential is linear in the PSPs of the layer below.",
+            "Only the bias does not scale with the PSPs.",
         ),
     )
 )
