@@ -7,8 +7,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 
-.PHONY: lab test test-installed test-browser train train-spiking bench exercises docs reproduction-doc \
-	convert-histories clean-venv
+.PHONY: lab test test-installed test-browser train train-spiking bench exercises docs \
+	reproduction-doc convert-histories clean-venv book test-book nbgrader test-nbgrader
 
 $(VENV)/.course: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,51 @@ reproduction-doc: $(VENV)/.course
 # result files of an older format (course curves, probe lists) rewritten in the current one
 convert-histories: $(VENV)/.course
 	$(PY) scripts/convert_histories.py segdend_lite/results
+
+# ------------------------------------------------------------------------------ the course site
+# `make book`: the course as a static HTML site in $(BOOK)/html (open index.html, or publish the
+# folder on any static host; docs/instructors.md). Sphinx + MyST-NB + sphinx-book-theme, from the
+# optional extra `book`. Every notebook is executed in default mode the first time (about as
+# long as running them all); jupyter-cache keeps the results in _build/jupyter_cache, so a
+# rebuild executes only the notebooks whose code changed. SEGDEND_QUICK=1 builds in quick mode
+# (into _build/book-quick, with a cache of its own).
+BOOK ?= _build/book$(if $(filter 1 true yes,$(SEGDEND_QUICK)),-quick,)
+
+$(VENV)/.book: $(VENV)/.course
+	$(PY) -m pip install --quiet -e '.[book]'
+	touch $@
+
+book: $(VENV)/.book
+	$(PY) -m sphinx -b html -c book -d $(BOOK)/doctrees -q . $(BOOK)/html
+	@echo "the course site: $(BOOK)/html/index.html"
+
+# Builds the site in quick mode, then checks it: every notebook page has its figures and no
+# error output, every link between pages works (also in headless Chromium with playwright, as
+# for test-browser). A few minutes; not part of `make test`.
+test-book: $(VENV)/.book $(VENV)/.test
+	SEGDEND_QUICK=1 $(PY) -m pytest -q tests/book_site.py
+
+# ------------------------------------------------------------------------------ nbgrader
+# `make nbgrader`: an nbgrader course folder in $(COURSE) (nbgrader_config.py and
+# source/<notebook>/<notebook>.ipynb) generated from notebooks/; POINTS="hidden_error=2 ..." sets
+# an exercise's points (default 1 each). nbgrader itself (the optional
+# extra `grading`) lives in its own virtual environment, $(GRADING_VENV): its JupyterLab and
+# server extensions would otherwise change the students' JupyterLab of `make lab`.
+COURSE       ?= grading
+GRADING_VENV ?= .venv-grading
+GPY          := $(GRADING_VENV)/bin/python
+
+$(GRADING_VENV)/.grading: pyproject.toml
+	$(PYTHON) -m venv $(GRADING_VENV)
+	$(GPY) -m pip install --upgrade --quiet pip
+	$(GPY) -m pip install --quiet -e '.[grading,test]'
+	touch $@
+
+nbgrader: $(GRADING_VENV)/.grading
+	$(GPY) scripts/build_nbgrader.py build $(COURSE) $(if $(POINTS),--points $(POINTS),)
+
+# nbgrader's own generate_assignment (every notebook) and autograde (03 and 04 in quick mode:
+# solved, unsolved, one wrong solution) on a course folder written as `make nbgrader` does, in
+# a temporary folder. A few minutes after the install; not part of `make test`.
+test-nbgrader: $(GRADING_VENV)/.grading
+	SEGDEND_QUICK=1 $(GPY) -m pytest -q tests/nbgrader_course.py
