@@ -27,11 +27,8 @@ ORGANISATION = re.compile(
 BINARY = (".npz", ".gz", ".png", ".jpg", ".pdf", ".pkl", ".npy")
 
 #: Stored result files that still hold such text; they are regenerated or cleaned outside the
-#: code (each entry is checked to still need it, so the list cannot go stale). Empty it.
-PENDING: dict[str, str] = {
-    "segdend_lite/results/REPORT.md": "a stored command with a build path and who started it",
-    "REPRODUCTION.md": "a stored command with a build path and who started it",
-}
+#: code (each entry is checked to still need it, so the list cannot go stale); empty now.
+PENDING: dict[str, str] = {}
 
 
 def _tracked_text_files() -> list[str]:
