@@ -83,7 +83,7 @@ class Config:
     ``preset`` fills in the five options it covers (``kernel``, ``window``, ``test_length``,
     ``init``, ``plateau_sd``) where they are not given (None): ``"paper"`` with the defaults
     above, ``"authors_code"`` with the authors' code's choices (last-20-steps window, 250-ms
-    test, doubled initial spread, plateau SD 3; the truncated kernel, as the paper default).
+    test, doubled initial spread, plateau SD 3; the truncated kernel, the default of both).
     An option given explicitly is always kept, e.g. ``Config(preset="authors_code",
     kernel="full")`` or ``cfg.replace(window="paper")``.
 
