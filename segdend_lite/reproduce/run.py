@@ -39,12 +39,9 @@ def _task_header(task) -> dict:
 
 
 def load_data(task: Task):
-    from segdend_lite.data import load_idx_folder, load_mnist
+    from segdend_lite.data import load_data as load_source
 
-    if task.data in ("auto", "small", "cache", "download", "offline"):
-        data = load_mnist(task.data, verbose=False)
-    else:
-        data = load_idx_folder(task.data)
+    data = load_source(task.data, verbose=False)
     x, y, xt, yt = data.x_train, data.y_train, data.x_test, data.y_test
     for name, n, have in (
         ("train_images", task.train_images, len(x)),

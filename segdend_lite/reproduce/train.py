@@ -14,8 +14,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 
+from segdend_lite.model import divergence
 from segdend_lite.model.divergence import TrainingDiverged
 from segdend_lite.model.network import Network
 from segdend_lite.model.training import fit, save_checkpoint
@@ -32,27 +32,16 @@ def epochs_done(history: dict) -> int:
     return len([e for e in history.get("epoch", []) if e and e > 0])
 
 
-def network_arrays(net: Network):
-    """``(name, array)`` for every array of ``net``, named as in its checkpoint."""
-    for name in ("W", "b", "Y"):
-        for i, a in enumerate(getattr(net, name)):
-            yield f"{name}{i}", a
-    if net.config.mode == "spiking":
-        yield from ((f"state_{k}", v) for k, v in net.spiking.arrays().items())
-
-
 def check_finite(net: Network, epoch: int) -> None:
     """Raise TrainingDiverged if an array of ``net`` holds NaN or infinite values after
-    ``epoch``."""
-    bad = []
-    for name, a in network_arrays(net):
-        a = np.asarray(a)
-        if a.dtype.kind in "fc" and not np.isfinite(a).all():
-            bad.append(f"{name} {'NaN' if np.isnan(a).any() else 'inf'}")
-    if bad:
+    ``epoch`` (the model's own check, :func:`segdend_lite.model.divergence.problems`)."""
+    found = divergence.problems(net, full=True)
+    if found:
         raise TrainingDiverged(
-            f"training diverged in epoch {epoch} ({', '.join(bad)}): lower the learning rates "
-            "or g_A"
+            f"training diverged in epoch {epoch} ({divergence.describe(found)}): "
+            f"{divergence.ADVICE}",
+            epoch=epoch,
+            problems=found,
         )
 
 
@@ -111,7 +100,6 @@ __all__ = [
     "PROBES",
     "check_finite",
     "epochs_done",
-    "network_arrays",
     "read_probes",
     "train_plain",
     "train_probed",
