@@ -87,6 +87,19 @@ def psp_ops(full: bool, tau_s: float, tau_L: float, taps: int, T: int, dtype: st
     return PSPOps(*(np.ascontiguousarray(a, dtype=dtype) for a in (K, C, A, B)))
 
 
+@lru_cache(maxsize=64)
+def delayed_psp_ops(
+    full: bool, tau_s: float, tau_L: float, taps: int, T: int, dtype: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PSPs one step late, ``s(t-1)`` for t = 0..T-1, as ``Kz S + Cz X`` plus ``s(-1)`` (the
+    value before the stretch) in row 0: ``Kz`` (T, T) and ``Cz`` (T, m) are :class:`PSPOps`'
+    ``K`` and ``C`` moved down one row (row 0 zero)."""
+    o = psp_ops(full, tau_s, tau_L, taps, T, dtype)
+    Kz, Cz = np.zeros_like(o.K), np.zeros_like(o.C)
+    Kz[1:], Cz[1:] = o.K[:-1], o.C[:-1]
+    return Kz, Cz
+
+
 def kernel_key(cfg) -> tuple:
     """What fixes the PSP filter (the same for every population): ``(full, tau_s, tau_L,
     taps)``, the arguments of :func:`psp_ops` before ``T``."""

@@ -1,223 +1,254 @@
-"""The fast engine with apical coupling (``g_A > 0``): only what depends on the previous step is
-stepped.
+"""The fast engine with apical coupling (``g_A > 0``): whole stretches of steps as matrix
+products, repeated until the feedback they assume is the feedback they produce.
 
-With ``g_A > 0`` a hidden soma feels its apical potential ``V^a(t) = Y s^src(t-1)``, which
-depends on the spikes of the step before: the phase cannot be one matrix product as with
-``g_A = 0`` (:mod:`segdend_lite.model.fast`). What does not depend on it is computed once, before
-the steps:
+With ``g_A > 0`` a hidden soma feels its apical potential ``V^a(t) = Y s^src(t-1)``, the PSPs
+of its source layer's spikes one step earlier (eq. 1, :func:`neuron.euler_soma_step`), so a
+phase cannot be computed as one product as with ``g_A = 0`` (:mod:`segdend_lite.model.fast`).
+But eq. 1 is linear in its inputs: once the source's spikes are *assumed* for every step of a
+stretch, every soma of the stretch follows from matrix products as in the uncoupled engine,
+and every spike from its drawn candidate (thinning). This engine repeats that in rounds
+(waveform relaxation):
 
-- the first hidden layer's basal drive ``g_B V^b_0(t) = g_B (W^0 s^in(t) + b^0)`` for every step
-  of the image's phases, as matrix products over the lit pixels (:func:`fast.input_drive`);
-- the candidate spikes of every layer, sorted by step, and the logit of their uniform numbers:
-  a candidate is kept if ``u < sigma(V)``, that is ``V > log(u / (1 - u))``
-  (:func:`~segdend_lite.model.neuron.thinned_counts`), so a step only gathers the voltages where
-  its candidates fall;
-- the PSP filter of a layer's spikes, seen by the layer above through its weights: the filter is
-  linear, so the layer above's basal input ``W s(t) = sum_k kappa(k) W S(t-k+1)`` is filtered
-  from ``D(t) = W S(t)``, one small product per step.
+1. assume the source's spikes over the stretch (at first: none);
+2. compute the layers from the bottom over the steps not yet final: a hidden layer's voltages
+   (eq. 1 as ``V = M (g_B V^b + g_A V^a) + p V(-1)``, :func:`blocks.hidden_ops`) from its
+   input drive (the first, :func:`fast.input_drive`) or the spikes below, plus the apical part
+   from the assumed spikes; the output's (eqs. 18-19, :func:`blocks.output_recursion`) phase by
+   phase; spikes from the candidates;
+3. compare the source's spikes with those assumed. Every step up to the first step ``t*`` where
+   they differ only used assumed spikes of earlier steps, which were right: those steps are
+   final (causality), and the next round starts at ``t* + 1``, assuming the spikes just
+   computed. When nothing differs, the stretch is what stepping gives (the voltages up to float
+   rounding, as in the uncoupled fast engine).
 
-Per 1-ms step, layer by layer from the bottom (the order of the step engine,
-:func:`segdend_lite.model.step.simulate_phase`): the Euler step of each soma, eq. 1 for a hidden
-layer, ``V <- (1 - g_L - g_B - g_A) V + g_B V^b + g_A V^a`` (:func:`neuron.euler_soma_step`
-rearranged), eqs. 18-19 for the output (:func:`blocks.output_recursion`); its spikes; their PSPs.
-After the steps: the window averages and the carried-over PSP state, from the stored spikes, with
-the fast engine's PSP operators. Test images run as a batch (``B`` rows). Tested equal to the step
-engine from the same draws (tests/test_spiking.py).
+Each round makes at least one more step final; with the paper's feedback (the output's 10 units
+to every hidden layer) the second round rarely finds a difference (measured: 2.0-2.2 rounds per
+training image, benchmarks/bench_spiking.py ``coupled``). After the first round of a stretch,
+a round only updates what changed: the candidates whose verdict flipped, and the rows of the
+next layer's basal input that they touch.
+
+With rate feedback (``spiking_feedback=False``) the source's signal is its rate
+``phi_max sigma(V)``, and its voltages are compared instead of spikes.
+
+Stretches are the run's chunks (``blocks.chunks``), as in the uncoupled engine; test images
+run as a batch (``B`` rows), each with its own final steps. Tested equal to the step engine
+(:func:`segdend_lite.model.step.simulate_phase`) from the same draws (tests/test_spiking.py).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from segdend_lite.model import blocks, fast
-from segdend_lite.model.neuron import psp_taps, rate
-from segdend_lite.model.spiking_state import DT, PhaseResult, apical_source, plateau_means
+from segdend_lite.model.neuron import rate
+from segdend_lite.model.spiking_state import PhaseResult, apical_source, plateau_means
 
-
-class Filtered:
-    """The PSPs of one population seen through weights ``WT`` (n, n') (or none), one step at a
-    time: write ``D = S(t) WT`` (B, n') into :meth:`slot`, then :meth:`step` gives ``s(t) WT``.
-
-    Truncated kernel: ``s(t) WT = sum_k kappa(k) D(t - k + 1)`` over the stored ``D`` rows (the
-    state's last spikes, projected, come first). Full kernel: the two exponential traces of
-    :class:`~segdend_lite.model.spiking_state.PSP`, projected."""
-
-    def __init__(self, key, X: np.ndarray, s: np.ndarray, WT, T: int, dtype):
-        full, tau_s, tau_L, taps = key
-        proj = (lambda A: A) if WT is None else (lambda A: A @ WT)
-        self.value = proj(s)  # s(t-1) WT, (B, n')
-        self.shape, self.full = self.value.shape, full
-        if full:
-            self.d = np.exp(-DT / np.array([tau_L, tau_s]))[:, None, None].astype(dtype)
-            self.c = (np.array([1.0, -1.0]) / (tau_L - tau_s)).astype(dtype)
-            self.traces = proj(X).transpose(1, 0, 2).copy()  # (2, B, n')
-            self.D = np.zeros(self.shape, dtype)
-        else:
-            self.m = taps - 1
-            self.k = psp_taps(taps, tau_s, tau_L)[::-1].astype(dtype)  # kappa(taps), .., kappa(1)
-            self.D = np.zeros((self.m + T, self.value.size), dtype)
-            hist = proj(X)  # (B, taps - 1, n'): S(t-1), S(t-2), ... projected
-            for r in range(self.m):
-                self.D[self.m - 1 - r] = hist[:, r].reshape(-1)
-
-    def slot(self, t: int) -> np.ndarray:
-        """Where ``D(t)`` (B, n') goes."""
-        return self.D if self.full else self.D[self.m + t].reshape(self.shape)
-
-    def step(self, t: int) -> np.ndarray:
-        """``s(t) WT`` (B, n'), once ``D(t)`` is in its slot."""
-        if self.full:
-            self.traces += self.D
-            self.traces *= self.d
-            self.value = (self.c @ self.traces.reshape(2, -1)).reshape(self.shape)
-        else:
-            self.value = (self.k @ self.D[t : t + self.m + 1]).reshape(self.shape)
-        return self.value
-
-
-class Candidates:
-    """A layer's candidate spikes over the run, sorted by step: ``cells`` (image * n + unit)
-    and ``logit(u)``; ``bounds[t]`` the first candidate of step ``t``."""
-
-    def __init__(self, ev, n: int, T: int, dtype):
-        img, step, unit, u = ev
-        order = np.argsort(step, kind="stable")
-        self.cells = (img.astype(np.int64) * n + unit)[order]
-        u = u[order].astype(dtype)
-        with np.errstate(divide="ignore"):
-            self.logit = np.log(u) - np.log1p(-u)
-        self.bounds = np.searchsorted(step[order], np.arange(T + 1)).tolist()
-
-    def spikes(self, t: int, V: np.ndarray, size: int) -> np.ndarray:
-        """Spike counts (size,) at step ``t`` for somatic voltages ``V`` (flat, size)."""
-        k0, k1 = self.bounds[t], self.bounds[t + 1]
-        cells = self.cells[k0:k1]
-        return np.bincount(cells[V[cells] > self.logit[k0:k1]], minlength=size)
+#: How many stretches took how many rounds, since it was last cleared (the benchmark reports it).
+ROUNDS: Counter = Counter()
 
 
 def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     """:func:`segdend_lite.model.fast.run` for ``g_A > 0`` and at least one hidden layer (same
     arguments, same results)."""
     cfg, dtype, L = net.config, net.dtype, net.n_hidden
-    B, P = len(images), len(phases)
-    omega, edges, _ = fast.windows(net, phases, test)
-    T_all = omega.shape[1]
-    sizes = net.layer_sizes
+    P = len(phases)
+    omega, edges, starts = fast.windows(net, phases, test)
     key = blocks.kernel_key(cfg)
     ev = fast.join_events(draws)
-    cand = [Candidates(ev[l + 1], n, T_all, dtype) for l, n in enumerate(sizes)]
-    # g_B V^b_0(t) for every step: the input's part, computed once (T_all, B, n_0)
+    logit = [_logit(e[3], dtype) for e in ev[1:]]
     drive0, s_in_means = fast.input_drive(net, b, images, draws, omega, learn)
-    drive0 += net.b[0]
-    drive0 *= cfg.g_B
-    WT = [w.T for w in net.W]
-    gWT = [cfg.g_B * w for w in WT[1:L]] + [cfg.g_D * WT[L]]  # g_B W^T, and g_D W^T (output)
-    # the layers above see each hidden layer's PSPs through their weights
-    up = [Filtered(key, b.X[h + 1], b.s[h + 1], gWT[h], T_all, dtype) for h in range(L)]
-    src = [apical_source(net, h) for h in range(L)]
-    spiking_fb = cfg.spiking_feedback
-    sources = sorted(set(src))
-    own = {k: Filtered(key, b.X[k + 1], b.s[k + 1], None, T_all, dtype) for k in sources}
-    if not spiking_fb:
-        own = {}
-    gAYT = [cfg.g_A * y.T for y in net.Y]  # g_A Y^T (n_src, n_h)
-    a_h = blocks.hidden_recursion(cfg)  # eq. 1: V <- a_h V + g_B V^b + g_A V^a
-    out = []  # per phase, the output soma (eqs. 18-19) as V <- a V + g_D W s + c
-    for _, label in phases:
-        a, c = blocks.output_recursion(net, label)
-        out.append((a, cfg.g_D * net.b[L] + (0.0 if c is None else c)))
-    phase_of = np.repeat(np.arange(P), np.diff(edges)).tolist()
-    V_t = [np.empty((T_all + 1, B, n), dtype) for n in sizes]  # row 0: the state before
-    for l in range(L + 1):
-        V_t[l][0] = b.V[l]
-    flat = [v.reshape(T_all + 1, -1) for v in V_t]
-    S_t = [np.zeros((T_all, B, n), dtype) for n in sizes]
-    fb_t = {k: np.empty((T_all, B, sizes[k]), dtype) for k in sources}  # apical signal (t-1)
-    phi = cfg.phi_max
-    gb = [cfg.g_B * b_l for b_l in net.b[1:L]]
-    kept = [[] for _ in sizes]  # per layer and step, the cells that spiked (B == 1)
-    for t in range(T_all):
-        # what the apical dendrites receive now: their source's signal of step t-1
-        for k in sources:
-            fb_t[k][t] = own[k].value if spiking_fb else rate(V_t[k][t], phi)
-        drive = drive0[t]  # g_B V^b of the first hidden layer
-        for l in range(L + 1):
-            V = V_t[l][t + 1]
-            if l < L:  # hidden soma (eq. 1)
-                np.multiply(V_t[l][t], a_h, out=V)
-                V += drive
-                V += fb_t[src[l]][t] @ gAYT[l]
-            else:  # output soma (eqs. 18-19); drive = g_D W^L s(t)
-                a, c = out[phase_of[t]]
-                np.multiply(V_t[l][t], a, out=V)
-                V += drive
-                V += c
-            C = cand[l]
-            k0, k1 = C.bounds[t], C.bounds[t + 1]
-            cells = C.cells[k0:k1]
-            spiked = cells[flat[l][t + 1][cells] > C.logit[k0:k1]]  # thinning: u < sigma(V)
-            if l < L:  # the layer above's drive: g_B V^b, or g_D W s for the output
-                if B == 1:
-                    kept[l].append(spiked)
-                    np.add.reduce(gWT[l][spiked], axis=0, out=up[l].slot(t)[0])
-                else:
-                    S = S_t[l][t]
-                    S.reshape(-1)[:] = np.bincount(spiked, minlength=S.size)
-                    np.matmul(S, gWT[l], out=up[l].slot(t))
-                drive = up[l].step(t)
-                if l + 1 < L:
-                    drive = drive + gb[l]
-            else:
-                S_t[l][t].reshape(-1)[:] = np.bincount(spiked, minlength=V.size)
-            if l in own:
-                if l < L and B == 1:
-                    S_t[l][t, 0] = np.bincount(spiked, minlength=V.size)
-                np.copyto(own[l].slot(t), S_t[l][t])
-                own[l].step(t)
-    if B == 1:
-        for l in range(L):
-            if l not in own:
-                steps = np.repeat(np.arange(T_all), [len(k) for k in kept[l]])
-                n = sizes[l]
-                cells = steps * n + np.concatenate(kept[l]).astype(np.int64)
-                S_t[l].reshape(-1)[:] = np.bincount(cells, minlength=S_t[l].size)
-    V_t = [v[1:] for v in V_t]
-    V = [v[-1] for v in V_t]
-    return _results(net, b, V, V_t, S_t, fb_t, s_in_means, omega, edges, draws, learn)
-
-
-def _results(net, b, V, V_t, S_t, fb_t, s_in_means, omega, edges, draws, learn):
-    """The carried-over state and the window averages, from the stored steps."""
-    cfg, L, P = net.config, net.n_hidden, omega.shape[0]
-    key = blocks.kernel_key(cfg)
-    b.V = [v.copy() for v in V]
-    s_pre = [s_in_means]
-    for l in range(L + 1):
-        means = fast.advance_psp(net, b, l + 1, S_t[l], key, omega if learn else None)
-        if l < L:
-            s_pre.append(means)
-    V_out = np.einsum("pt,tbn->bpn", omega, V_t[L])
+    V_mean = [0.0] * (L + 1)
+    s_pre = [s_in_means] + [0.0] * L
+    r_out, spikes = 0.0, np.zeros((P, L + 1))
+    sig_rows = {k: [] for k in {apical_source(net, h) for h in range(L)}}  # image 0
+    for sl in blocks.chunks(int(edges[-1])):
+        cand = [_chunk_candidates(e, u, sl, n) for e, u, n in zip(ev[1:], logit, net.layer_sizes)]
+        pieces = [
+            (max(lo, sl.start) - sl.start, min(hi, sl.stop) - sl.start, label)
+            for (_, label), lo, hi in zip(phases, edges[:-1], edges[1:])
+            if lo < sl.stop and hi > sl.start
+        ]
+        V, S, sig = _stretch(net, b, drive0[:, sl], cand, pieces)
+        w = omega[:, sl]
+        V_mean = [m + w @ v for m, v in zip(V_mean, V)]
+        for p, (lo, hi) in enumerate(zip(edges[:-1] - sl.start, edges[1:] - sl.start)):
+            spikes[p] += [s[0, max(lo, 0) : max(hi, 0)].sum() for s in S]
+        for k, rows in sig.items():
+            sig_rows[k].append(rows[0])
+        for k in range(1, L + 2):  # the PSP state of the hidden layers and the output
+            m = fast.advance_psp(net, b, k, S[k - 1].transpose(1, 0, 2), key, w if learn else None)
+            if k <= L and learn:
+                s_pre[k] = s_pre[k] + m
+        b.V = [v[:, -1].copy() for v in V]
+        if learn:
+            r_out = r_out + w @ rate(V[L][0], cfg.phi_max)
     if not learn:
-        return V_out[:, -1]
-    V_h = [omega @ v[:, 0] for v in V_t[:L]]
-    r_out = omega @ rate(V_t[L][:, 0], cfg.phi_max)
+        return V_mean[L][:, -1]
     results = []
     for p in range(P):
-        lo, hi = edges[p], edges[p + 1]
-        start = int(np.argmax(omega[p, lo:hi] > 0))
         V_a = []
         for h in range(L):
-            rows = fb_t[apical_source(net, h)][lo:hi, 0] @ net.Y[h].T
+            rows = np.concatenate(sig_rows[apical_source(net, h)])[edges[p] : edges[p + 1]]
             delta = None if draws[0].delta is None else draws[0].delta[p][h]
-            V_a.append(plateau_means(rows, start, delta))
+            V_a.append(plateau_means(rows @ net.Y[h].T, starts[p], delta))
         results.append(
             PhaseResult(
-                V_h=[v[p] for v in V_h],
+                V_h=[v[0, p] for v in V_mean[:L]],
                 V_a=V_a,
                 s_pre=[s[p] for s in s_pre],
-                V_out=V_out[0, p],
+                V_out=V_mean[L][0, p],
                 r_out=r_out[p],
-                spikes=[float(S[lo:hi, 0].sum()) for S in S_t],
+                spikes=list(spikes[p]),
             )
         )
     return results
+
+
+def _logit(u: np.ndarray, dtype) -> np.ndarray:
+    """``log(u / (1 - u))``: a candidate with uniform number ``u`` is kept if ``u < sigma(V)``,
+    that is ``V > logit(u)`` (thinning, :func:`~segdend_lite.model.draws.thinned_counts`)."""
+    u = u.astype(dtype)
+    with np.errstate(divide="ignore"):
+        return np.log(u) - np.log1p(-u)
+
+
+def _chunk_candidates(ev, logit, sl: slice, n: int) -> dict:
+    """A layer's candidates in the steps ``sl`` (``ev``: image, step, unit, u over the run),
+    sorted by step: ``cell`` (flat index of a (B, Tc, n) array), ``img``, ``step`` (within the
+    chunk), ``logit``; ``first[t]`` the first candidate of step ``t``; ``kept`` their verdicts."""
+    img, step, unit, _ = ev
+    sel = np.flatnonzero((step >= sl.start) & (step < sl.stop))
+    sel = sel[np.argsort(step[sel], kind="stable")]
+    img, step, Tc = img[sel].astype(np.int64), step[sel] - sl.start, sl.stop - sl.start
+    return {
+        "cell": (img * Tc + step) * n + unit[sel],
+        "img": img,
+        "step": step,
+        "logit": logit[sel],
+        "first": np.searchsorted(step, np.arange(Tc + 1)).tolist(),
+        "kept": np.zeros(len(sel), bool),
+    }
+
+
+def _stretch(net, b, drive0, cand, pieces):
+    """One stretch of ``Tc`` steps from state ``b`` (not advanced), ``pieces`` (start, stop,
+    label) its parts in each phase: every layer's voltages ``V`` and spikes ``S`` (B, Tc, n),
+    and each apical source's signal one step late, ``sig[k]`` (B, Tc, n_k): ``s^k(t-1)`` (or
+    ``phi_max sigma(V^k(t-1))``), whose projection ``Y sig`` is ``V^a(t)``."""
+    cfg, dtype, L = net.config, net.dtype, net.n_hidden
+    B, Tc = drive0.shape[:2]
+    sizes, key, dt = net.layer_sizes, blocks.kernel_key(cfg), drive0.dtype.str
+    WT = [w.T for w in net.W]
+    src = [apical_source(net, h) for h in range(L)]
+    sources = sorted(set(src))
+    spiking_fb = cfg.spiking_feedback
+    a_h = blocks.hidden_recursion(cfg)
+    M, p_h = blocks.soma_ops(a_h, Tc, dt)
+    G, H, q, _ = blocks.hidden_ops(key, a_h, cfg.g_B, Tc, dt)
+    o = blocks.psp_ops(*key, Tc, dt)
+    Kz, Cz = blocks.delayed_psp_ops(*key, Tc, dt)
+    # what the feedback does not change: the input's drive, the state carried over (hidden
+    # layers: V = G W S + [H W X + q b + p V(-1)]; the output's dendrite: V^b = K W S + [C W X + b])
+    base = [drive0 + np.multiply.outer(q, net.b[0])]
+    for l in range(1, L):
+        base.append(H @ (b.X[l] @ WT[l]) + np.multiply.outer(q, net.b[l]))
+    for l in range(L):
+        base[l] += np.multiply.outer(b.V[l], p_h).transpose(0, 2, 1)
+    base.append(o.C @ (b.X[L] @ WT[L]) + net.b[L])
+    out_ops = [(lo, hi, *blocks.output_recursion(net, label)) for lo, hi, label in pieces]
+    gAYT = [cfg.g_A * y.T for y in net.Y]  # (n_src, n_h)
+    V = [np.zeros((B, Tc, n), dtype) for n in sizes]
+    S = [np.zeros((B, Tc, n), dtype) for n in sizes]
+    D = [None] + [np.zeros((B, Tc, n), dtype) for n in sizes[1:]]  # W^l S^{l-1}
+    if spiking_fb:
+        sig0 = {k: Cz @ b.X[k + 1] for k in sources}  # from the state before; s(-1) in row 0
+        for k in sources:
+            sig0[k][:, 0] = b.s[k + 1]
+        sig = {k: sig0[k].copy() for k in sources}
+    else:
+        sig = {k: np.repeat(rate(b.V[k], cfg.phi_max)[:, None], Tc, axis=1) for k in sources}
+    t0, rounds = 0, 0
+    while True:
+        rounds += 1
+        R = slice(t0, Tc)
+        F = {k: M[R] @ sig[k] for k in sources}  # M sig over the rows R: V^a through the soma
+        old = {k: V[k][:, :-1].copy() for k in sources} if not spiking_fb else None
+        first = np.full(B, Tc)  # per image, the first step whose source signal changed, + 1
+        for l in range(L + 1):
+            if l == 0:
+                V[0][:, R] = base[0][:, R]
+            elif l < L:
+                V[l][:, R] = G[R] @ D[l] + base[l][:, R]
+            else:
+                _output(V[L], o.K[R] @ D[L] + base[L][:, R], out_ops, t0, b.V[L], cfg.g_D, dt)
+            if l < L:
+                V[l][:, R] += F[src[l]] @ gAYT[l]
+            flipped = _thin(cand[l], V[l], S[l], t0)
+            if l < L:
+                _update_drive(D[l + 1], S[l], flipped, cand[l], WT[l + 1], R)
+            if spiking_fb and l in sources:
+                c = cand[l]
+                last = flipped[c["step"][flipped] < Tc - 1]  # the last step's spikes: unused
+                np.minimum.at(first, c["img"][last], c["step"][last] + 1)
+        if not spiking_fb:
+            for k in sources:
+                changed = (V[k][:, t0:-1] != old[k][:, t0:]).any(axis=2)
+                if changed.any():
+                    step = np.where(changed.any(axis=1), t0 + changed.argmax(axis=1) + 1, Tc)
+                    first = np.minimum(first, step)
+        if first.min() >= Tc:
+            break
+        t0 = int(first.min())
+        for k in sources:
+            if spiking_fb:
+                sig[k] = Kz @ S[k] + sig0[k]
+            else:
+                sig[k][:, 1:] = rate(V[k][:, :-1], cfg.phi_max)
+    ROUNDS[rounds] += 1
+    return V, S, sig
+
+
+def _output(V, V_b, out_ops, t0, V_before, g_D, dt) -> None:
+    """The output soma over the rows from ``t0`` (eqs. 18-19 as ``V = M (g_D V^b + c) + p
+    V(-1)``, :func:`blocks.output_recursion`), phase by phase: ``V`` (B, Tc, n) is written from
+    ``t0``, ``V_b`` (B, Tc - t0, n) its dendrite's potential; ``V_before`` the voltage before
+    the stretch."""
+    Tc = V.shape[1]
+    for lo, hi, a, c in out_ops:
+        lo = max(lo, t0)
+        if lo >= hi:
+            continue
+        M, p = blocks.soma_ops(a, Tc, dt)  # the first rows and columns: any shorter stretch
+        M, p = M[: hi - lo, : hi - lo], p[: hi - lo]
+        u = g_D * V_b[:, lo - t0 : hi - t0]
+        if c is not None:
+            u += c
+        prev = V[:, lo - 1] if lo > 0 else V_before
+        V[:, lo:hi] = M @ u + np.multiply.outer(prev, p).transpose(0, 2, 1)
+
+
+def _thin(c: dict, V: np.ndarray, S: np.ndarray, t0: int) -> np.ndarray:
+    """The spikes ``S`` (B, Tc, n) from the candidates ``c`` of steps ``t0..`` with voltages
+    ``V``; updated where a verdict flipped since the last round. Returns the flipped
+    candidates' indices."""
+    k0 = c["first"][t0]
+    kept = V.reshape(-1)[c["cell"][k0:]] > c["logit"][k0:]
+    flipped = k0 + np.flatnonzero(kept != c["kept"][k0:])
+    c["kept"][k0:] = kept
+    sign = np.where(c["kept"][flipped], 1.0, -1.0).astype(S.dtype)
+    np.add.at(S.reshape(-1), c["cell"][flipped], sign)
+    return flipped
+
+
+def _update_drive(D, S, flipped, c, WT, R) -> None:
+    """The next layer's basal input ``D = S W^T`` (B, Tc, n') after the flips: row by row
+    where few changed, by a product over the rows ``R`` where many did."""
+    n = S.shape[-1]
+    if len(flipped) * 16 > S[:, R].size:
+        np.matmul(S[:, R], WT, out=D[:, R])
+        return
+    cell = c["cell"][flipped]
+    sign = np.where(c["kept"][flipped], 1.0, -1.0).astype(D.dtype)
+    np.add.at(D.reshape(-1, D.shape[-1]), cell // n, sign[:, None] * WT[cell % n])

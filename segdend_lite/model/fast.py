@@ -298,21 +298,24 @@ def _advance(b, k, o, S, ap, w):
 
 
 def input_drive(net, b: BatchState, images, draws, omega, learn: bool):
-    """The first layer's basal input without its bias, ``W^0 s^in(t)``, for every step of the
-    images' phases (T_all, B, n_0), in one product per chunk; and, if ``learn``, image 0's
-    window means of the input PSPs per phase (P, 784). Advances the input's PSP state."""
-    dtype, T_all = net.dtype, omega.shape[1]
-    key = kernel_key(net.config)
+    """What the input alone adds to the first hidden layer's somatic voltage (eq. 1 without
+    bias, apical input or earlier voltage), ``G S W^T + H X W^T`` (:func:`hidden_ops`), over
+    each chunk of ``chunks(T_all)`` from zero, for every step of the images' phases
+    (B, T_all, n_0); and, if ``learn``, image 0's window means of the input PSPs per phase
+    (P, 784). Advances the input's PSP state."""
+    cfg, dtype, T_all = net.config, net.dtype, omega.shape[1]
+    key = kernel_key(cfg)
     ev = [(d.events[0].step, d.events[0].unit, d.events[0].u) for d in draws]
-    out = np.empty((T_all, len(images), net.layer_sizes[0]), dtype)
+    out = np.empty((len(images), T_all, net.layer_sizes[0]), dtype)
     means = 0.0
     for i, (x, cols) in enumerate(images):
         p_in, WTc = x[cols].astype(dtype), net.W[0].T[cols]
         for sl in chunks(T_all):
-            o = psp_ops(*key, sl.stop - sl.start, dtype.str)
+            Tc = sl.stop - sl.start
+            o = psp_ops(*key, Tc, dtype.str)
+            G, H, _, _ = hidden_ops(key, hidden_recursion(cfg), cfg.g_B, Tc, dtype.str)
             S = input_spikes(ev[i], p_in, sl, dtype)
-            d, m = _input_part(net, b, i, S, cols, WTc, sl, o, (o.K, o.C), omega, learn)
-            out[sl, i] = d
+            out[i, sl], m = _input_part(net, b, i, S, cols, WTc, sl, o, (G, H), omega, learn)
             if learn and i == 0:
                 means = means + m
     return out, means
