@@ -129,7 +129,6 @@ def test_step_and_fast_engines_agree(mnist_small, options, sizes, monkeypatch):
     """From the same draws, the fast engine (with g_A = 0 or > 0) gives the step engine's
     spikes, state, weights and test read-out."""
     monkeypatch.setattr(spiking, "TEST_BATCH", 2)  # test images in batches of 2 and 1
-    monkeypatch.setattr(spiking, "COUPLED_TEST_BATCH", 2)
     nets = {e: Network(sizes, Config(engine=e, **F64, **options), seed=2) for e in ("step", "fast")}
     for net in nets.values():
         for i in range(4):

@@ -166,9 +166,9 @@ def hidden_ops(psp_key: tuple, a: float, g_B: float, T: int, dtype: str):
     return g_B * (M @ o.K), g_B * (M @ o.C), g_B * M.sum(axis=1), p
 
 
-def chunks(T: int) -> list[slice]:
-    """Equal chunks of at most ``CHUNK`` steps covering ``0..T-1``."""
-    n = -(-T // CHUNK)
+def chunks(T: int, size: int | None = None) -> list[slice]:
+    """Equal chunks of at most ``size`` (default ``CHUNK``) steps covering ``0..T-1``."""
+    n = -(-T // (size or CHUNK))
     edges = np.linspace(0, T, n + 1).round().astype(int)
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 

@@ -45,6 +45,11 @@ from segdend_lite.model import blocks, fast
 from segdend_lite.model.neuron import rate
 from segdend_lite.model.spiking_state import PhaseResult, apical_source, plateau_means
 
+#: Longest stretch (steps) computed in rounds. Measured (784-500-100-10, one training image of
+#: about 104 steps in two stretches, or one): 64 costs 1.3-1.4 times the uncoupled engine, 128
+#: 1.8-2.0 times: a round over a longer stretch touches arrays that no longer fit the caches.
+STRETCH = 64
+
 #: How many stretches took how many rounds, since it was last cleared (the benchmark reports it).
 ROUNDS: Counter = Counter()
 
@@ -53,17 +58,16 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     """:func:`segdend_lite.model.fast.run` for ``g_A > 0`` and at least one hidden layer (same
     arguments, same results)."""
     cfg, dtype, L = net.config, net.dtype, net.n_hidden
-    P = len(phases)
     omega, edges, starts = fast.windows(net, phases, test)
     key = blocks.kernel_key(cfg)
     ev = fast.join_events(draws)
     logit = [_logit(e[3], dtype) for e in ev[1:]]
-    drive0, s_in_means = fast.input_drive(net, b, images, draws, omega, learn)
-    V_mean = [0.0] * (L + 1)
+    drive0, s_in_means = fast.input_drive(net, b, images, draws, omega, learn, STRETCH)
+    V_mean = [0.0] * (L + 1)  # window means per phase (B, P, n)
     s_pre = [s_in_means] + [0.0] * L
-    r_out, spikes = 0.0, np.zeros((P, L + 1))
+    r_out, counts = 0.0, np.zeros((L + 1, omega.shape[1]))  # image 0's spikes per step
     sig_rows = {k: [] for k in {apical_source(net, h) for h in range(L)}}  # image 0
-    for sl in blocks.chunks(int(edges[-1])):
+    for sl in blocks.chunks(omega.shape[1], STRETCH):
         cand = [_chunk_candidates(e, u, sl, n) for e, u, n in zip(ev[1:], logit, net.layer_sizes)]
         pieces = [
             (max(lo, sl.start) - sl.start, min(hi, sl.stop) - sl.start, label)
@@ -72,22 +76,24 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
         ]
         V, S, sig = _stretch(net, b, drive0[:, sl], cand, pieces)
         w = omega[:, sl]
-        V_mean = [m + w @ v for m, v in zip(V_mean, V)]
-        for p, (lo, hi) in enumerate(zip(edges[:-1] - sl.start, edges[1:] - sl.start)):
-            spikes[p] += [s[0, max(lo, 0) : max(hi, 0)].sum() for s in S]
-        for k, rows in sig.items():
-            sig_rows[k].append(rows[0])
-        for k in range(1, L + 2):  # the PSP state of the hidden layers and the output
-            m = fast.advance_psp(net, b, k, S[k - 1].transpose(1, 0, 2), key, w if learn else None)
-            if k <= L and learn:
-                s_pre[k] = s_pre[k] + m
+        for l in range(L + 1) if learn else (L,):  # a test reads the output only
+            V_mean[l] = V_mean[l] + w @ V[l]
         b.V = [v[:, -1].copy() for v in V]
+        for k in range(1, L + 2):  # the PSP state of the hidden layers and the output
+            means = w if learn and k <= L else None
+            m = fast.advance_psp(net, b, k, S[k - 1].transpose(1, 0, 2), key, means)
+            if means is not None:
+                s_pre[k] = s_pre[k] + m
         if learn:
+            counts[:, sl] = [s[0].sum(axis=1) for s in S]
             r_out = r_out + w @ rate(V[L][0], cfg.phi_max)
+            for k, rows in sig.items():
+                sig_rows[k].append(rows[0])
     if not learn:
         return V_mean[L][:, -1]
+    spikes = np.add.reduceat(counts, edges[:-1], axis=1).T  # (P, L + 1)
     results = []
-    for p in range(P):
+    for p in range(len(phases)):
         V_a = []
         for h in range(L):
             rows = np.concatenate(sig_rows[apical_source(net, h)])[edges[p] : edges[p + 1]]
@@ -117,18 +123,20 @@ def _logit(u: np.ndarray, dtype) -> np.ndarray:
 def _chunk_candidates(ev, logit, sl: slice, n: int) -> dict:
     """A layer's candidates in the steps ``sl`` (``ev``: image, step, unit, u over the run),
     sorted by step: ``cell`` (flat index of a (B, Tc, n) array), ``img``, ``step`` (within the
-    chunk), ``logit``; ``first[t]`` the first candidate of step ``t``; ``kept`` their verdicts."""
+    chunk), ``logit``, and ``kept``, their verdicts so far."""
     img, step, unit, _ = ev
-    sel = np.flatnonzero((step >= sl.start) & (step < sl.stop))
-    sel = sel[np.argsort(step[sel], kind="stable")]
+    if not len(img) or img[-1] == 0:  # one image: in step order already
+        sel = slice(*np.searchsorted(step, [sl.start, sl.stop]))
+    else:
+        sel = np.flatnonzero((step >= sl.start) & (step < sl.stop))
+        sel = sel[np.argsort(step[sel], kind="stable")]
     img, step, Tc = img[sel].astype(np.int64), step[sel] - sl.start, sl.stop - sl.start
     return {
         "cell": (img * Tc + step) * n + unit[sel],
         "img": img,
         "step": step,
         "logit": logit[sel],
-        "first": np.searchsorted(step, np.arange(Tc + 1)).tolist(),
-        "kept": np.zeros(len(sel), bool),
+        "kept": np.zeros(len(step), bool),
     }
 
 
@@ -155,7 +163,7 @@ def _stretch(net, b, drive0, cand, pieces):
     for l in range(1, L):
         base.append(H @ (b.X[l] @ WT[l]) + np.multiply.outer(q, net.b[l]))
     for l in range(L):
-        base[l] += np.multiply.outer(b.V[l], p_h).transpose(0, 2, 1)
+        base[l] += p_h[:, None] * b.V[l][:, None]
     base.append(o.C @ (b.X[L] @ WT[L]) + net.b[L])
     out_ops = [(lo, hi, *blocks.output_recursion(net, label)) for lo, hi, label in pieces]
     gAYT = [cfg.g_A * y.T for y in net.Y]  # (n_src, n_h)
@@ -226,14 +234,14 @@ def _output(V, V_b, out_ops, t0, V_before, g_D, dt) -> None:
         if c is not None:
             u += c
         prev = V[:, lo - 1] if lo > 0 else V_before
-        V[:, lo:hi] = M @ u + np.multiply.outer(prev, p).transpose(0, 2, 1)
+        V[:, lo:hi] = M @ u + p[:, None] * prev[:, None]
 
 
 def _thin(c: dict, V: np.ndarray, S: np.ndarray, t0: int) -> np.ndarray:
     """The spikes ``S`` (B, Tc, n) from the candidates ``c`` of steps ``t0..`` with voltages
     ``V``; updated where a verdict flipped since the last round. Returns the flipped
     candidates' indices."""
-    k0 = c["first"][t0]
+    k0 = int(np.searchsorted(c["step"], t0))
     kept = V.reshape(-1)[c["cell"][k0:]] > c["logit"][k0:]
     flipped = k0 + np.flatnonzero(kept != c["kept"][k0:])
     c["kept"][k0:] = kept
@@ -243,12 +251,13 @@ def _thin(c: dict, V: np.ndarray, S: np.ndarray, t0: int) -> np.ndarray:
 
 
 def _update_drive(D, S, flipped, c, WT, R) -> None:
-    """The next layer's basal input ``D = S W^T`` (B, Tc, n') after the flips: row by row
-    where few changed, by a product over the rows ``R`` where many did."""
-    n = S.shape[-1]
-    if len(flipped) * 16 > S[:, R].size:
+    """The next layer's basal input ``D = S W^T`` (B, Tc, n') after the flips, recomputed on the
+    rows (image, step) where a candidate flipped, or over the rows ``R`` if most did."""
+    n, Tc = S.shape[-1], S.shape[1]
+    rows = np.zeros(S.shape[0] * Tc, bool)
+    rows[c["cell"][flipped] // n] = True
+    rows = np.flatnonzero(rows)
+    if len(rows) * 2 > S.shape[0] * (R.stop - R.start):
         np.matmul(S[:, R], WT, out=D[:, R])
-        return
-    cell = c["cell"][flipped]
-    sign = np.where(c["kept"][flipped], 1.0, -1.0).astype(D.dtype)
-    np.add.at(D.reshape(-1, D.shape[-1]), cell // n, sign[:, None] * WT[cell % n])
+    elif len(rows):
+        D.reshape(-1, D.shape[-1])[rows] = S.reshape(-1, n)[rows] @ WT

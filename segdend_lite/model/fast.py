@@ -297,10 +297,10 @@ def _advance(b, k, o, S, ap, w):
     b.X[k] = o.A @ S + o.B @ X
 
 
-def input_drive(net, b: BatchState, images, draws, omega, learn: bool):
+def input_drive(net, b: BatchState, images, draws, omega, learn: bool, size: int | None = None):
     """What the input alone adds to the first hidden layer's somatic voltage (eq. 1 without
     bias, apical input or earlier voltage), ``G S W^T + H X W^T`` (:func:`hidden_ops`), over
-    each chunk of ``chunks(T_all)`` from zero, for every step of the images' phases
+    each chunk of ``chunks(T_all, size)`` from zero, for every step of the images' phases
     (B, T_all, n_0); and, if ``learn``, image 0's window means of the input PSPs per phase
     (P, 784). Advances the input's PSP state."""
     cfg, dtype, T_all = net.config, net.dtype, omega.shape[1]
@@ -310,7 +310,7 @@ def input_drive(net, b: BatchState, images, draws, omega, learn: bool):
     means = 0.0
     for i, (x, cols) in enumerate(images):
         p_in, WTc = x[cols].astype(dtype), net.W[0].T[cols]
-        for sl in chunks(T_all):
+        for sl in chunks(T_all, size):
             Tc = sl.stop - sl.start
             o = psp_ops(*key, Tc, dtype.str)
             G, H, _, _ = hidden_ops(key, hidden_recursion(cfg), cfg.g_B, Tc, dtype.str)

@@ -43,10 +43,9 @@ __all__ = [
 ]
 
 #: Test images simulated together by the fast engine (more makes arrays of several MB, which
-#: cost page faults on every allocation and run slower on this machine's measurements).
+#: cost page faults on every allocation and run slower on this machine's measurements; with
+#: g_A > 0, 4 to 8 measured alike).
 TEST_BATCH = 4
-#: The same with g_A > 0: a step's numpy calls are shared by the batch.
-COUPLED_TEST_BATCH = 16
 
 
 def fast_engine(net):
@@ -165,9 +164,8 @@ def output_voltage(
                 spikes = poisson_spikes(rng)
             out[i] = simulate_phase(net, st, x, T, None, spikes, test=True).V_out
         return out
-    batch = TEST_BATCH if net.config.g_A == 0 or not net.n_hidden else COUPLED_TEST_BATCH
-    for i0 in range(0, len(X), batch):
-        images = [(x, np.flatnonzero(x)) for x in X[i0 : i0 + batch]]
+    for i0 in range(0, len(X), TEST_BATCH):
+        images = [(x, np.flatnonzero(x)) for x in X[i0 : i0 + TEST_BATCH]]
         draws = [Draws.draw(net, rng, T, len(cols)) for _, cols in images]  # in image order
         b = BatchState.zeros(net, len(images))
         out[i0 : i0 + len(images)] = fast_engine(net)(
