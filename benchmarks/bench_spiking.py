@@ -26,6 +26,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -142,7 +143,11 @@ def coupled(out=print, rounds: int = 3) -> None:
     """Apical coupling (``g_A > 0``, Fig. 9) beside ``g_A = 0`` in the same run: 784-500-100-10,
     paper options, float32, per training image and per 500-ms test image, fast engine; the
     conditions take turns, ``rounds`` times, and the best round counts (the least disturbed by
-    other processes). Then the step engine with ``g_A = 0.05``, for the fast/step ratio."""
+    other processes); and the rounds the coupled engine took per stretch
+    (:data:`segdend_lite.model.coupled.ROUNDS`). Then the step engine with ``g_A = 0.05``, for the
+    fast/step ratio."""
+    from segdend_lite.model import coupled as coupled_engine
+
     data = load_mnist(verbose=False)
     X = data.x_train[:1000].astype(np.float32) / 255
     y, X_test = data.y_train, data.x_test[:160]
@@ -156,6 +161,7 @@ def coupled(out=print, rounds: int = 3) -> None:
     g_As = (0.0, 0.05, 0.6)
     nets = {g: Network(sizes, Config(mode="spiking", g_A=g), seed=0) for g in g_As}
     best = {g: {"train": (np.inf, np.inf), "test": (np.inf, np.inf)} for g in g_As}
+    n_rounds = {(g, what): Counter() for g in g_As for what in ("train", "test")}
     with np.errstate(over="ignore"):
         for net in nets.values():  # warm-up (operator caches)
             _cpu_train_ms(net, X, y, 20)
@@ -163,8 +169,12 @@ def coupled(out=print, rounds: int = 3) -> None:
         for r in range(rounds):
             for g, net in nets.items():
                 lo = 20 + r * n_train
+                coupled_engine.ROUNDS.clear()
                 tr = _cpu_train_ms(net, X[lo:], y[lo:], n_train)
+                n_rounds[g, "train"] += coupled_engine.ROUNDS
+                coupled_engine.ROUNDS.clear()
                 te = _cpu_test_ms(net, X_test)
+                n_rounds[g, "test"] += coupled_engine.ROUNDS
                 best[g]["train"] = min(best[g]["train"], tr)
                 best[g]["test"] = min(best[g]["test"], te)
         step = Network(sizes, Config(mode="spiking", g_A=0.05, engine="step"), seed=0)
@@ -181,6 +191,18 @@ def coupled(out=print, rounds: int = 3) -> None:
             f"| {b['test'][0]:.2f} ms ({b['test'][1]:.2f}) "
             f"| {b['test'][0] / base['test'][0]:.2f} ({b['test'][1] / base['test'][1]:.2f}) |"
         )
+    out(
+        f"\nRounds of the coupled engine per stretch (at most {coupled_engine.STRETCH} steps; "
+        "the first assumes no feedback spikes, the last finds no change; all rounds above):"
+    )
+    for g in g_As[1:]:
+        parts = []
+        for what, label in (("train", "training"), ("test", "test")):
+            c = n_rounds[g, what]
+            mean = sum(k * v for k, v in c.items()) / max(sum(c.values()), 1)
+            hist = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()))
+            parts.append(f"{label} {mean:.2f} on average, at most {max(c)} ({hist})")
+        out(f"- g_A = {g}: " + "; ".join(parts))
     fast = best[0.05]
     out(
         f"\nStep engine, g_A = 0.05 (Poisson spikes drawn per step): {step_train[0]:.1f} ms "

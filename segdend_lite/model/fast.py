@@ -22,8 +22,9 @@ Long stretches (test phases, long training phases) run in chunks of at most ``bl
 with the state carried over, so the cost grows linearly with the length.
 
 With ``g_A > 0`` (and a hidden layer) the somata feel the feedback:
-:func:`segdend_lite.model.coupled.run` steps through time instead, with the input drive computed
-here (:func:`input_drive`); :func:`segdend_lite.model.spiking.fast_engine` picks the one.
+:func:`segdend_lite.model.coupled.run` repeats such products until the feedback spikes they
+assume are those they produce, with the input drive computed here (:func:`input_drive`);
+:func:`segdend_lite.model.spiking.fast_engine` picks the one.
 """
 
 from __future__ import annotations
