@@ -193,7 +193,7 @@ def _stretch(net, b, drive0, cand, pieces):
             elif l < L:
                 V[l][:, R] = G[R] @ D[l] + base[l][:, R]
             else:
-                _output(V[L], o.K[R] @ D[L] + base[L][:, R], out_ops, t0, b.V[L], cfg.g_D, dt)
+                _output(V[L], o.K @ D[L] + base[L], out_ops, b.V[L], cfg.g_D, dt)
             if l < L:
                 V[l][:, R] += F[src[l]] @ gAYT[l]
             flipped = _thin(cand[l], V[l], S[l], t0)
@@ -221,19 +221,16 @@ def _stretch(net, b, drive0, cand, pieces):
     return V, S, sig
 
 
-def _output(V, V_b, out_ops, t0, V_before, g_D, dt) -> None:
-    """The output soma over the rows from ``t0`` (eqs. 18-19 as ``V = M (g_D V^b + c) + p
-    V(-1)``, :func:`blocks.output_recursion`), phase by phase: ``V`` (B, Tc, n) is written from
-    ``t0``, ``V_b`` (B, Tc - t0, n) its dendrite's potential; ``V_before`` the voltage before
-    the stretch."""
+def _output(V, V_b, out_ops, V_before, g_D, dt) -> None:
+    """The output soma over the stretch (eqs. 18-19 as ``V = M (g_D V^b + c) + p V(-1)``,
+    :func:`blocks.output_recursion`), phase by phase: ``V`` (B, Tc, n) is written, ``V_b`` is
+    its dendrite's potential, ``V_before`` the voltage before the stretch. Computed whole each
+    round (10 units): the same spikes give the same voltages, to the last bit."""
     Tc = V.shape[1]
     for lo, hi, a, c in out_ops:
-        lo = max(lo, t0)
-        if lo >= hi:
-            continue
         M, p = blocks.soma_ops(a, Tc, dt)  # the first rows and columns: any shorter stretch
         M, p = M[: hi - lo, : hi - lo], p[: hi - lo]
-        u = g_D * V_b[:, lo - t0 : hi - t0]
+        u = g_D * V_b[:, lo:hi]
         if c is not None:
             u += c
         prev = V[:, lo - 1] if lo > 0 else V_before
