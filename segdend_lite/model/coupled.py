@@ -48,9 +48,11 @@ from segdend_lite.model import blocks, fast
 from segdend_lite.model.neuron import rate
 from segdend_lite.model.spiking_state import PhaseResult, apical_source, plateau_means
 
-#: Longest stretch (steps) computed in rounds. Measured (784-500-100-10, one training image of
-#: about 104 steps in two stretches, or one): 64 costs 1.3-1.4 times the uncoupled engine, 128
-#: 1.8-2.0 times: a round over a longer stretch touches arrays that no longer fit the caches.
+#: Longest stretch (steps) computed in rounds. Measured (784-500-100-10 training images of about
+#: 104 steps, the engines alone, side by side): in two stretches of 64 steps at most, 1.3-1.6
+#: times the uncoupled engine; in one of 128, 1.75-1.9 times (a round over a longer stretch
+#: touches arrays that no longer fit the caches). At worst (one step per round) a stretch takes
+#: as many rounds as it has steps: about twice the numpy calls of stepping, no more.
 STRETCH = 64
 
 #: How many stretches took how many rounds, since it was last cleared (the benchmark reports it).
