@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 
 from segdend_lite import Config, Network  # noqa: E402
 from segdend_lite.course import dashboard as db  # noqa: E402
+from segdend_lite.course.dashboard.figure import png  # noqa: E402
 
 
 def _weights(net):
@@ -153,7 +154,7 @@ def test_draw_three_panels_with_missing_values():
     fig = db.draw(s.view(), "title")
     assert len(fig.axes) == 3
     assert "not measured" in " ".join(t.get_text() for t in fig.axes[1].texts)
-    assert db._png(fig)[:4] == b"\x89PNG"
+    assert png(fig)[:4] == b"\x89PNG"
 
 
 # ------------------------------------------------------------------ front-ends
