@@ -1,4 +1,4 @@
-"""``python -m segdend_lite reproduce``: the command (its parser is in ``__main__``).
+"""``python -m segdend_lite reproduce``: the command (its parser: ``segdend_lite.cli.parser``).
 
 Every expected failure (a bad value, a folder that cannot be used, a file that cannot be read,
 another ``reproduce`` in the same folder, a folder of another setting) is one line ``error:
@@ -23,7 +23,7 @@ from segdend_lite.reproduce.tasks import make_tasks
 
 
 def main(args, argv: Sequence[str] | None = None) -> int:
-    """``python -m segdend_lite reproduce``; ``args`` from the parser in ``__main__``."""
+    """``python -m segdend_lite reproduce``; ``args`` from ``segdend_lite.cli.parser``."""
     try:
         return _main(args, argv)
     except KeyboardInterrupt as exc:
