@@ -17,7 +17,8 @@ from segdend_lite.reproduce.folder import check_out, check_setting, folder_lock,
 from segdend_lite.reproduce.registry import ALL
 from segdend_lite.reproduce.report import write_report
 from segdend_lite.reproduce.run import adopt
-from segdend_lite.reproduce.runners import Stopped, check_where, run_tasks
+from segdend_lite.reproduce.runners import check_where, run_tasks
+from segdend_lite.reproduce.stopping import Stopped
 from segdend_lite.reproduce.settings import make_setting, parse_set
 from segdend_lite.reproduce.tasks import make_tasks
 
