@@ -12,7 +12,7 @@ from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.model.baselines import backprop_network, feedback_alignment_network
 from segdend_lite.model.config import Config
 from segdend_lite.model.network import Network
-from segdend_lite.model.threads import DEFAULT_BLAS_THREADS, blas_threads
+from segdend_lite.threads import DEFAULT_BLAS_THREADS, blas_threads
 from segdend_lite.data import load_data
 from segdend_lite.model.training import SaturationWarning, TrainingDiverged, fit, load_checkpoint
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from segdend_lite.model.loop import train_epoch  # noqa: F401  (the loop the dashboard drives)
 from segdend_lite.model.network import Network
 from segdend_lite.runs.chunks import angle_to_backprop  # the probe of every chunked run
 

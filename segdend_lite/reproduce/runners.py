@@ -24,7 +24,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from segdend_lite.model.threads import usable_cpus
+from segdend_lite.threads import usable_cpus
 from segdend_lite.reproduce.provenance import code_version, now
 from segdend_lite.reproduce.run import mark_ended, run_task_safe
 from segdend_lite.reproduce.tasks import Task
