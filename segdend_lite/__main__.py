@@ -13,7 +13,7 @@ import warnings
 
 from segdend_lite.cli.parser import build_parser
 from segdend_lite.cli.train import train
-from segdend_lite.model.threads import blas_threads
+from segdend_lite.threads import blas_threads
 from segdend_lite.model.training import SaturationWarning
 
 

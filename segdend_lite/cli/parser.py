@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from segdend_lite.model.threads import DEFAULT_BLAS_THREADS
+from segdend_lite.threads import DEFAULT_BLAS_THREADS
 
 #: What ``python -m segdend_lite -h`` says first.
 DESCRIPTION = (

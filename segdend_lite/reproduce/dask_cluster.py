@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Sequence
 
-from segdend_lite.model.threads import usable_cpus
+from segdend_lite.threads import usable_cpus
 from segdend_lite.reproduce.processes import failed, one_blas_thread_env
 from segdend_lite.reproduce.provenance import now
 from segdend_lite.reproduce.run import mark_ended, run_task_safe

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segdend_lite.model.threads import usable_cpus
+from segdend_lite.threads import usable_cpus
 from segdend_lite.reproduce.dask_cluster import run_dask
 from segdend_lite.reproduce.processes import run_local
 from segdend_lite.reproduce.provenance import now

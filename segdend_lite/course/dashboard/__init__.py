@@ -24,7 +24,6 @@ from segdend_lite.course.dashboard.figure import draw
 from segdend_lite.course.dashboard.measure import Probe, measure
 from segdend_lite.course.dashboard.state import FIELDS, DashboardState, View
 from segdend_lite.course.dashboard.widget import Dashboard, widgets_render
-from segdend_lite.model.loop import train_epoch  # noqa: F401  (the loop the dashboard drives)
 
 __all__ = [
     "FIELDS",
@@ -34,6 +33,5 @@ __all__ = [
     "View",
     "draw",
     "measure",
-    "train_epoch",
     "widgets_render",
 ]
