@@ -24,7 +24,7 @@ from segdend_lite import Config, Network  # noqa: E402
 from segdend_lite.atomic import atomic_write_bytes  # noqa: E402
 from segdend_lite.model.baselines import backprop_network, feedback_alignment_network  # noqa: E402
 from segdend_lite.data import load_mnist  # noqa: E402
-from segdend_lite.model.threads import usable_cpus  # noqa: E402
+from segdend_lite.threads import usable_cpus  # noqa: E402
 
 ROWS = [
     ("no hidden layer (784-10)", "local", (10,), {}),

@@ -34,7 +34,7 @@ import numpy as np
 from segdend_lite import Config, Network
 from segdend_lite.atomic import atomic_write_bytes
 from segdend_lite.data import load_mnist
-from segdend_lite.model.threads import blas_threads, limited_blas, usable_cpus
+from segdend_lite.threads import blas_threads, limited_blas, usable_cpus
 
 AUTHORS_TRAIN_MS = (11.0, 13.0)  # 784-500-10, per training image
 AUTHORS_TEST_MS = 28.0  # 784-500-10, per 250-ms test image

@@ -1,8 +1,12 @@
 """segdend_lite: a small numpy reference implementation of Guerguiev, Lillicrap & Richards (2017),
 "Towards deep learning with segregated dendrites", eLife 6:e22901, and the course built on it.
 
-Modules: ``data`` (verified MNIST), ``neuron`` (single-neuron equations), ``config`` (parameters
-and options), ``network`` (the model), ``baselines``, ``training``, ``analysis``, ``plots``.
+Parts: ``model`` (the paper's model: ``config``, ``neuron``, ``learning``, ``network``, its
+engines, ``baselines``, ``training``), ``analysis`` (measurements on a network: the angle to
+backprop, the losses, Theorem 1, representations), ``mlp`` (the textbook network of notebooks
+01-02), ``threads`` (BLAS threads, usable CPUs), ``data`` (verified MNIST), ``runs`` (histories,
+the chunked training loop, stored runs), ``reproduce`` (the paper's experiments), ``course``,
+``cli`` (the command line: its parser and ``train``).
 """
 
 from segdend_lite.model.config import Config

@@ -54,6 +54,8 @@ def plain_rate_step(
     ] + [e_L]
     # 7: updates, every error computed above from the weights before this image
     for l in range(n_hidden + 1):
-        P = cfg.P_L if l == n_hidden else cfg.P_h
+        P = cfg.P_output if l == n_hidden else cfg.P_hidden
+        if P is None:  # the paper's scale factors, P^L = 20 / phi_max^2 and P^h = 20 / phi_max
+            P = 20.0 / phi**2 if l == n_hidden else 20.0 / phi
         W[l] -= lr[l] * P * np.outer(e[l], rates[l])
         b[l] -= lr[l] * P * e[l]

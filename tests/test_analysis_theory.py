@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from segdend_lite import Config, Network
-from segdend_lite.model import analysis, learning
+from segdend_lite import analysis
+from segdend_lite.model import learning
 from segdend_lite.model.neuron import sigma
 
 

@@ -12,6 +12,8 @@ import pytest  # noqa: E402
 
 from segdend_lite import Config, Network  # noqa: E402
 from segdend_lite.course import dashboard as db  # noqa: E402
+from segdend_lite.course.catalog.nb06 import train_epoch  # noqa: E402
+from segdend_lite.course.dashboard.figure import png  # noqa: E402
 
 
 def _weights(net):
@@ -77,7 +79,7 @@ def test_train_epoch_equals_fit_in_the_same_order(mnist_small):
     a = Network((20, 10), Config(), seed=3)
     b = Network((20, 10), Config(), seed=3)
     calls = []
-    rows = db.train_epoch(
+    rows = train_epoch(
         a, X, y, np.arange(120), 50, lambda net, n: calls.append(n) or n, lambda: False
     )
     b.fit(X, y, epochs=1, shuffle=False, progress=False)
@@ -90,7 +92,7 @@ def test_train_epoch_follows_the_order_it_is_given(mnist_small):
     order = np.random.default_rng(0).permutation(60)
     a = Network((20, 10), Config(), seed=1)
     b = Network((20, 10), Config(), seed=1)
-    db.train_epoch(a, X, y, order, 1000, lambda net, n: n, lambda: False)
+    train_epoch(a, X, y, order, 1000, lambda net, n: n, lambda: False)
     b.fit(X[order], y[order], epochs=1, shuffle=False, progress=False)
     assert _same(_weights(a), _weights(b))
 
@@ -106,13 +108,13 @@ def test_stop_after_the_current_image_and_continue(mnist_small):
         return _orig(x, label)
 
     a.train_step = lambda x, label: step_counter(a, x, label)
-    rows = db.train_epoch(a, X, y, order, 10, lambda net, n: n, lambda: count["n"] >= 23)
+    rows = train_epoch(a, X, y, order, 10, lambda net, n: n, lambda: count["n"] >= 23)
     assert count["n"] == 23 and rows == [10, 20, 23]  # stopped after image 23, reported it
     partial = Network((20, 10), Config(), seed=2)
     partial.fit(X[:23], y[:23], shuffle=False, progress=False)
     assert _same(_weights(a), _weights(partial))
     # continuing from where it stopped gives the uninterrupted pass
-    db.train_epoch(a, X, y, order[23:], 10, lambda net, n: n, lambda: False)
+    train_epoch(a, X, y, order[23:], 10, lambda net, n: n, lambda: False)
     full = Network((20, 10), Config(), seed=2)
     full.fit(X, y, shuffle=False, progress=False)
     assert _same(_weights(a), _weights(full))
@@ -153,7 +155,7 @@ def test_draw_three_panels_with_missing_values():
     fig = db.draw(s.view(), "title")
     assert len(fig.axes) == 3
     assert "not measured" in " ".join(t.get_text() for t in fig.axes[1].texts)
-    assert db._png(fig)[:4] == b"\x89PNG"
+    assert png(fig)[:4] == b"\x89PNG"
 
 
 # ------------------------------------------------------------------ front-ends
@@ -164,9 +166,7 @@ def test_printed_lines_when_widgets_do_not_render(mnist_small, capsys):
     X, y = mnist_small.x_train[:40], mnist_small.y_train[:40]
     net = Network((20, 10), Config(), seed=0)
     dash = db.Dashboard(net, probe, total=40, n_train=40, use_widgets=False)
-    dash.start(
-        lambda: db.train_epoch(net, X, y, np.arange(40), 20, dash.report, dash.stop_requested)
-    )
+    dash.start(lambda: train_epoch(net, X, y, np.arange(40), 20, dash.report, dash.stop_requested))
     state = dash.wait()
     out = capsys.readouterr().out
     assert out.count("epoch ") == 2 and "(40/40 images)" in out
@@ -188,14 +188,14 @@ def test_widgets_run_in_background_and_the_stop_button_stops(mnist_small):
             dash._ui["stop"].click()  # what the button does when pressed
         return row
 
-    dash.start(lambda: db.train_epoch(net, X, y, np.arange(600), 10, report, dash.stop_requested))
+    dash.start(lambda: train_epoch(net, X, y, np.arange(600), 10, report, dash.stop_requested))
     state = dash.wait()
     assert state.stopped and state.done < 600  # stopped early, after the current image
     assert net.images_seen == state.done
     assert dash._ui["bar"].value == state.done and dash._ui["image"].value[:4] == b"\x89PNG"
     # continue: a new pass counts on from where it stopped
     rest = np.arange(state.done, 600)
-    dash.start(lambda: db.train_epoch(net, X, y, rest, 1000, dash.report, dash.stop_requested))
+    dash.start(lambda: train_epoch(net, X, y, rest, 1000, dash.report, dash.stop_requested))
     assert dash.wait().done == 600 and net.images_seen == 600
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segdend_lite.model import neuron
-from segdend_lite.model.analysis import angle_to_backprop, jacobian_condition
+from segdend_lite.analysis import angle_to_backprop, jacobian_condition
 from segdend_lite.model.baselines import (
     backprop_network,
     feedback_alignment_network,

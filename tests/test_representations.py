@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segdend_lite import Config, Network
-from segdend_lite.model import representations as R
+from segdend_lite.analysis import representations as R
 from segdend_lite.model.baselines import backprop_network
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from segdend_lite.__main__ import main
+from segdend_lite.model import rate
 from segdend_lite.model.network import Network
 from segdend_lite.model.training import load_checkpoint, save_checkpoint
 from segdend_lite.reproduce import load_task_histories, make_tasks, run_task, run_tasks
@@ -164,7 +165,7 @@ def test_divergence_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path, mo
     """Weights that turn NaN during epoch 2 (of 3): the task fails, checkpoint.npz keeps
     epoch 1 and holds no NaN, history.json has epoch 1, the status names the kept epoch."""
     task = one(tmp_path / "out", epochs=3)
-    learn_one = Network.learn_one
+    learn_one = rate.learn_one
     n_train = TINY["train_images"]
 
     def poisoned(net, x, label):
@@ -173,7 +174,7 @@ def test_divergence_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path, mo
             net.W[0][0, 0] = np.nan
         return out
 
-    monkeypatch.setattr(Network, "learn_one", poisoned)
+    monkeypatch.setattr(rate, "learn_one", poisoned)
     with pytest.raises(RuntimeError, match="training diverged") as caught:
         run_task(task)
     assert type(caught.value).__name__ == "TrainingDiverged"

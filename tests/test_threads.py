@@ -9,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from segdend_lite import Config, Network
-from segdend_lite.model.threads import (
+from segdend_lite.threads import (
     DEFAULT_BLAS_THREADS,
     blas_threads,
     cgroup_cpu_limit,
@@ -117,7 +117,8 @@ def test_online_rate_mode_and_the_textbook_network_train_with_one_thread(
 ):
     """Online rate-mode training (fit with batch_size 1, train_step) and the textbook network's
     minibatch loop are matrix-vector products: one BLAS thread, the user's setting after."""
-    from segdend_lite.model import mlp, rate
+    from segdend_lite import mlp
+    from segdend_lite.model import rate
 
     seen = []
     real_learn, real_step = rate.learn_one, mlp.MLP.step

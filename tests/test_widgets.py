@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from segdend_lite import Config, Network  # noqa: E402
 from segdend_lite.course import widgets  # noqa: E402
 from segdend_lite.course.environment import quick_mode  # noqa: E402
-from segdend_lite.model.neuron import simulate_neuron  # noqa: E402
+from segdend_lite.course.single_neuron import simulate_neuron  # noqa: E402
 
 
 def test_learning_curve_data_learns(mnist_small):

@@ -55,7 +55,7 @@ def plot_learning_curves(
     histories: dict[str, dict], ax=None, paper: dict[str, float] | None = None
 ):
     """Test error (%) against epoch for each labelled history: ``Network.history`` (see
-    :func:`segdend_lite.model.loop.fit`) or ``MLP.history`` (:func:`segdend_lite.model.mlp.train`,
+    :func:`segdend_lite.model.loop.fit`) or ``MLP.history`` (:func:`segdend_lite.mlp.train`,
     fractional epochs), the one history format of the package.
 
     ``paper`` optionally maps labels to the paper's final error, drawn as dashed lines.

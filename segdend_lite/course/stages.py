@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend_lite.model import analysis
+from segdend_lite import analysis
 from segdend_lite.model.network import Network
 
 

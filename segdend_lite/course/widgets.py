@@ -10,9 +10,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from segdend_lite.model.mlp import MLP, train
-from segdend_lite.model.neuron import simulate_neuron
-from segdend_lite.model.threads import spiking_threads
+from segdend_lite.mlp import MLP, train
+from segdend_lite.course.single_neuron import simulate_neuron
+from segdend_lite.threads import spiking_threads
 from segdend_lite.course.plots import PALETTE, plot_learning_curves
 
 
@@ -50,7 +50,7 @@ def learning_curve_data(
     """Train a fresh 784-n_hidden-10 sigmoid network and return its history (images seen,
     test error %). ``n_train`` limits the training images (None = all). ``train_fn(net, X, y,
     X_test, y_test, epochs=, lr=, seed=)``: the training loop to use (notebook 01 passes its own,
-    which runs the student's backprop); default :func:`segdend_lite.model.mlp.train` by ``rule``."""
+    which runs the student's backprop); default :func:`segdend_lite.mlp.train` by ``rule``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     net = MLP.create(n_hidden, seed=seed)
     if train_fn is not None:
@@ -103,7 +103,7 @@ def feedback_alignment_data(
     with feedback ``Y`` of the given scale and sparsity; the FA history holds the angle (deg)
     between the FA and backprop hidden updates. ``train_fa(net, Y, X, y, X_test, y_test,
     epochs=, lr=, seed=)``: the feedback-alignment loop to use (notebook 02 passes its own, which
-    runs the student's functions); default :func:`segdend_lite.model.mlp.train` with ``"fa"``."""
+    runs the student's functions); default :func:`segdend_lite.mlp.train` with ``"fa"``."""
     X, y = data.x_train[:n_train], data.y_train[:n_train]
     out = {}
     for rule in ("backprop", "fa"):
@@ -206,7 +206,7 @@ def neuron_simulator_widget(seed: int = 0, simulate=None):
     """Sliders for g_B, g_A, basal and apical input rates and the phase switch time.
 
     ``simulate(g_B=, g_A=, basal_hz=, apical_hz=, t_switch=, seed=)`` returns the trace dict of
-    :func:`~segdend_lite.model.neuron.simulate_neuron` (the default); notebook 03 passes its
+    :func:`~segdend_lite.course.single_neuron.simulate_neuron` (the default); notebook 03 passes its
     own loop, which runs the student's functions."""
     import ipywidgets as w
 

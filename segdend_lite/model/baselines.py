@@ -14,9 +14,9 @@ only in how hidden layers get their error:
   with ``feedback="broadcast"`` every hidden layer gets ``Y^h e^L`` (direct feedback alignment);
 - no hidden layer: ``Network((10,))``.
 
-Baselines scale every layer's step by ``P_L`` (gradient descent on ``P_L L``), so each layer
-follows the same loss. The paper's own backprop variant of the segregated network (hidden errors
-``W^T e`` with the hidden scale ``P_h``, docs/model.md, "Baselines") is
+Baselines scale every layer's step by the output's ``P^L`` (gradient descent on ``P^L L``), so
+each layer follows the same loss. The paper's own backprop variant of the segregated network
+(hidden errors ``W^T e`` with the hidden scale ``P^h``, docs/model.md, "Baselines") is
 ``Network(..., Config(hidden_update="backprop"))``.
 """
 
@@ -33,8 +33,8 @@ def backprop_network(
     layer_sizes=(500, 10), config: Config | None = None, seed: int | None = 0
 ) -> Network:
     """A network trained by exact backprop of the output loss."""
-    cfg = config or Config()
-    return Network(layer_sizes, cfg.replace(hidden_update="backprop", P_hidden=cfg.P_L), seed=seed)
+    cfg = _output_scale_everywhere(config or Config())
+    return Network(layer_sizes, cfg.replace(hidden_update="backprop"), seed=seed)
 
 
 def feedback_alignment_network(
@@ -44,9 +44,15 @@ def feedback_alignment_network(
     feedback: str = "layerwise",
 ) -> Network:
     """A network trained by feedback alignment through its fixed random ``Y`` matrices."""
-    cfg = config or Config()
-    cfg = cfg.replace(hidden_update="feedback_alignment", P_hidden=cfg.P_L, feedback=feedback)
+    cfg = _output_scale_everywhere(config or Config())
+    cfg = cfg.replace(hidden_update="feedback_alignment", feedback=feedback)
     return Network(layer_sizes, cfg, seed=seed)
+
+
+def _output_scale_everywhere(cfg: Config) -> Config:
+    """``cfg`` with the hidden layers' scale factor ``P^h`` set to the output's ``P^L``."""
+    (P_L,) = cfg.scale_factors(1)  # a network of one weight layer: the output's P^L alone
+    return cfg.replace(P_hidden=P_L)
 
 
 def output_loss(net: Network, X: np.ndarray, r_star: np.ndarray) -> float:

@@ -44,7 +44,8 @@ class Config:
     kernel time constants (ms).
 
     Learning: ``lr`` per layer, first hidden first (None = the paper's rates for the depth);
-    ``P_hidden`` and ``P_output`` scale factors (None = ``20/phi_max`` and ``20/phi_max**2``).
+    ``P_hidden`` and ``P_output`` the scale factors ``P^h`` and ``P^L`` (None = ``20/phi_max``
+    and ``20/phi_max**2``; per layer: :meth:`scale_factors`, ``Network.P``).
     ``hidden_update``: ``"local"`` (the paper's plateau-potential rule), ``"backprop"`` (hidden
     errors ``W^T e`` from the layer above, docs/model.md "Baselines") or
     ``"feedback_alignment"`` (hidden errors through fixed random matrices ``B``; a baseline).
@@ -224,15 +225,13 @@ class Config:
         """``g_D / (g_L + g_D)``."""
         return neuron.k_D(self.g_L, self.g_D)
 
-    @property
-    def P_h(self) -> float:
-        """Hidden-layer scale factor, ``20 / phi_max`` unless set."""
-        return self.P_hidden if self.P_hidden is not None else 20.0 / self.phi_max
-
-    @property
-    def P_L(self) -> float:
-        """Output-layer scale factor, ``20 / phi_max**2`` unless set."""
-        return self.P_output if self.P_output is not None else 20.0 / self.phi_max**2
+    def scale_factors(self, n_layers: int) -> tuple[float, ...]:
+        """The scale factor ``P^l`` of each of ``n_layers`` weight layers (first hidden first,
+        output last): ``P^h = P_hidden`` for the hidden layers and ``P^L = P_output`` for the
+        output, or where None the paper's ``20 / phi_max`` and ``20 / phi_max**2``."""
+        P_h = self.P_hidden if self.P_hidden is not None else 20.0 / self.phi_max
+        P_L = self.P_output if self.P_output is not None else 20.0 / self.phi_max**2
+        return (P_h,) * (n_layers - 1) + (P_L,)
 
     def learning_rates(self, n_layers: int) -> tuple[float, ...]:
         """The learning rate of each of ``n_layers`` weight layers (first hidden first)."""

@@ -3,9 +3,12 @@
 ``fit`` trains a network for some more epochs, online (the paper) or in minibatches, with a
 tqdm progress bar (a widget in a notebook, a text bar in a terminal), and appends to
 ``net.history`` (:data:`HISTORY_KEYS`, one entry per epoch; the same format for the textbook
-network of :mod:`segdend_lite.model.mlp`). It drives the network through its public methods
-only (``check_images``, ``check_labels``, ``learn_one``, ``learn_batch``, ``evaluate``,
-``firing_rates``, ``reset_stats``, ``stats``).
+network of :mod:`segdend_lite.mlp`). Every image is checked once before training, so each
+update is the mode's own, without the checks of ``Network.train_step``: one image,
+:func:`segdend_lite.model.rate.learn_one` or :func:`segdend_lite.model.spiking.learn_one`; a
+minibatch, :func:`segdend_lite.model.rate.learn_batch`. Otherwise it uses the network's public
+methods (``check_images``, ``check_labels``, ``evaluate``, ``firing_rates``, ``reset_stats``,
+``stats``).
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from segdend_lite.model import divergence
+from segdend_lite.model import divergence, rate, spiking
 from segdend_lite.model.checkpoint import save_checkpoint
-from segdend_lite.model.threads import training_threads
+from segdend_lite.threads import training_threads
 
 #: What a history records, one list per key, one entry per evaluation (per epoch for ``fit``).
 HISTORY_KEYS = (
@@ -154,6 +157,7 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
     count_by_label = np.bincount(y, minlength=net.n_out)
     for epoch in range(start + 1, start + epochs + 1):
         net.reset_stats()
+        learn_one = spiking.learn_one if net.config.mode == "spiking" else rate.learn_one
         order = net.rng.permutation(len(X)) if shuffle else np.arange(len(X))
         loss = wrong = 0.0
         correct_by_label = np.zeros(net.n_out) if batch_size == 1 else None
@@ -176,7 +180,7 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
                 if batch_size == 1:
                     right = np.empty(len(yb))
                     for j, (x, label) in enumerate(zip(Xb, yb.tolist())):
-                        l_i, w_i = net.learn_one(x, label)
+                        l_i, w_i = learn_one(net, x, label)
                         done += 1
                         watch.after(l_i, done)
                         loss += l_i
@@ -186,7 +190,7 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
                 else:
                     for j in range(0, len(Xb), batch_size):
                         yj = yb[j : j + batch_size]
-                        l_i, w_i = net.learn_batch(Xb[j : j + batch_size], yj)
+                        l_i, w_i = rate.learn_batch(net, Xb[j : j + batch_size], yj)
                         done += len(yj)
                         watch.after(l_i, done)
                         loss += l_i
@@ -225,35 +229,3 @@ def _fit(net, X, y, epochs, batch_size, shuffle, X_test, y_test, progress, check
         if on_epoch is not None:
             on_epoch(net, history)
     return history
-
-
-def train_epoch(
-    net,
-    X: np.ndarray,
-    y: np.ndarray,
-    order: np.ndarray,
-    every: int,
-    report: Callable[[object, int], object],
-    stop: Callable[[], bool],
-) -> list:
-    """One pass over the images ``X[order]``, one online update per image (the reference of
-    notebook 06's exercise ``train_epoch``; the notebook writes its own).
-
-    ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels, ``order`` (M,) indices into them.
-    After every ``every`` images, and after the last one, calls ``report(net, n_done)`` with
-    the number of images trained so far in this pass; after each image, asks ``stop()`` and,
-    if it is true, reports (unless it just did) and returns early: the network keeps the
-    updates made so far. Returns the list of what ``report`` returned.
-    """
-    rows = []
-    n_done = 0
-    for i in order:
-        net.train_step(X[i], y[i])
-        n_done += 1
-        last = n_done == len(order)
-        stopping = stop()
-        if n_done % every == 0 or last or stopping:
-            rows.append(report(net, n_done))
-        if stopping:
-            break
-    return rows

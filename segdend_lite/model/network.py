@@ -18,7 +18,7 @@ from segdend_lite.model import init as initialization
 from segdend_lite.model import divergence, learning, loop, rate, spiking
 from segdend_lite.model.config import Config, whole_number
 from segdend_lite.model.spiking_state import SpikingState
-from segdend_lite.model.threads import loop_threads, spiking_threads
+from segdend_lite.threads import loop_threads, spiking_threads
 
 N_INPUT = 784
 
@@ -95,7 +95,9 @@ class Network:
             seed = _whole("seed", seed, "None or a whole number >= 0", minimum=0)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        #: eta^l and P^l of each weight layer (first hidden first, output last).
         self.lr = self.config.learning_rates(len(sizes))
+        self.P = self.config.scale_factors(len(sizes))
         self.dtype = np.dtype(self.config.dtype)
         cfg = self.config
         full = (self.n_input,) + sizes
@@ -159,6 +161,7 @@ class Network:
             self.spiking = SpikingState.zeros(self)
         self._config = config
         self.lr = lr
+        self.P = config.scale_factors(len(self.layer_sizes))
 
     @property
     def n_hidden(self) -> int:
@@ -172,10 +175,6 @@ class Network:
         shape = "-".join(str(n) for n in (self.n_input,) + self.layer_sizes)
         cfg = self.config
         return f"Network({shape}, mode={cfg.mode}, dtype={cfg.dtype}, seen={self.images_seen})"
-
-    def P(self, l: int) -> float:
-        """The scale factor of layer ``l``'s update: ``P_L`` for the output, else ``P_h``."""
-        return self.config.P_L if l == self.n_hidden else self.config.P_h
 
     def tie_feedback(self) -> None:
         """Symmetric feedback: ``Y^{L-1} = (W^L)^T``; deeper hidden layers
@@ -290,10 +289,10 @@ class Network:
             W, b, pre = self.W[l], self.b[l], s_pre[l]
             nz = np.flatnonzero(pre) if l == 0 and n == 1 else None
             if nz is not None and 2 * len(nz) <= len(pre):  # mostly zero: lit pixels only
-                dW, db = learning.weight_change(e[l], pre[nz], self.lr[l], self.P(l))
+                dW, db = learning.weight_change(e[l], pre[nz], self.lr[l], self.P[l])
                 W[:, nz] += dW
             else:
-                dW, db = learning.weight_change(e[l], pre, self.lr[l], self.P(l))
+                dW, db = learning.weight_change(e[l], pre, self.lr[l], self.P[l])
                 W += dW / n if n > 1 else dW
             b += db / n if n > 1 else db
         self.images_seen += n
@@ -301,25 +300,14 @@ class Network:
             self.tie_feedback()
 
     # ------------------------------------------------------------------ learning
-    def learn_one(self, x: np.ndarray, label: int) -> tuple[float, int]:
-        """``train_step`` without the input checks: ``x`` (784,) already of the network's
-        dtype in [0, 1], ``label`` an int."""
-        if self.config.mode == "spiking":
-            return spiking.learn_one(self, x, label)
-        return rate.learn_one(self, x, label)
-
-    def learn_batch(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
-        """``train_batch`` without the input checks."""
-        if self.config.mode == "spiking":
-            raise ValueError("spiking mode trains online only: use batch_size=1")
-        return rate.learn_batch(self, X, labels)
-
     @loop_threads  # matrix-vector products, in both modes: one BLAS thread
     def train_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
         """One online update from one image ``x`` (pixels / 255, shape (784,)) and its label.
 
         Returns the output loss before the update (``mean(((r^{L,t} - r^{L,f}) /
-        phi_max)^2)``) and 1 if the forward phase misclassified the image, else 0."""
+        phi_max)^2)``) and 1 if the forward phase misclassified the image, else 0. The update
+        itself is the mode's (:func:`segdend_lite.model.rate.learn_one`,
+        :func:`segdend_lite.model.spiking.learn_one`), after the input checks."""
         x = np.asarray(x)
         if x.shape != (self.n_input,):
             raise ValueError(
@@ -327,15 +315,18 @@ class Network:
             )
         X = self.check_images(x[None])
         y = self.check_labels(label, 1)
-        loss, wrong = self.learn_one(X[0], int(y[0]))
+        learn_one = spiking.learn_one if self.config.mode == "spiking" else rate.learn_one
+        loss, wrong = learn_one(self, X[0], int(y[0]))
         divergence.after_step(self, loss)  # NaN or infinity: TrainingDiverged
         return loss, wrong
 
     def train_batch(self, X: np.ndarray, labels) -> tuple[float, int]:
         """One update with the mean of the per-image updates of a minibatch (a departure from
-        the paper, which trains online). Returns the summed loss and the number misclassified."""
+        the paper, which trains online; rate mode only,
+        :func:`segdend_lite.model.rate.learn_batch`). Returns the summed loss and the number
+        misclassified."""
         X = self.check_images(np.atleast_2d(X))
-        loss, wrong = self.learn_batch(X, self.check_labels(labels, len(X)))
+        loss, wrong = rate.learn_batch(self, X, self.check_labels(labels, len(X)))
         divergence.after_step(self, loss)
         return loss, wrong
 

@@ -94,7 +94,10 @@ def learn_one(net, x: np.ndarray, label: int) -> tuple[float, int]:
 
 def learn_batch(net, X: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
     """One update with the mean of the per-image updates of a minibatch (a departure from
-    the paper, which trains online). Returns the summed loss and the number misclassified."""
+    the paper, which trains online). Returns the summed loss and the number misclassified.
+    Rate mode only: a spiking network gets a ValueError."""
+    if net.config.mode == "spiking":
+        raise ValueError("spiking mode trains online only: use batch_size=1")
     p = phases(net, X, labels)
     net.apply_update(p.e, p.r)
     return float(np.sum(_loss(net, p))), int(np.sum(np.argmax(p.V_f, axis=1) != labels))

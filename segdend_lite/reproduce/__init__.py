@@ -20,7 +20,8 @@ values) fails and keeps its last good checkpoint; a worker that dies fails only 
 ``--estimate`` measures what the tasks will cost on this machine and trains nothing.
 
 The modules, one concern each: :mod:`.registry` (the experiments as data), :mod:`.tasks`,
-:mod:`.run` and :mod:`.train` (running one task), :mod:`.runners` (local processes or Dask),
+:mod:`.run` and :mod:`.train` (running one task), :mod:`.runners` (where tasks run: local
+:mod:`.processes` or :mod:`.dask_cluster`; :mod:`.stopping` on signals),
 :mod:`.provenance`, :mod:`.results` (reading task folders), :mod:`.settings` and :mod:`.folder`
 (one setting per output folder, one ``reproduce`` at a time in it), :mod:`.report` and
 :mod:`.figures`, :mod:`.estimate`, :mod:`.command`. They use only the model's public API and

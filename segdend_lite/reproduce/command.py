@@ -1,4 +1,4 @@
-"""``python -m segdend_lite reproduce``: the command (its parser is in ``__main__``).
+"""``python -m segdend_lite reproduce``: the command (its parser: ``segdend_lite.cli.parser``).
 
 Every expected failure (a bad value, a folder that cannot be used, a file that cannot be read,
 another ``reproduce`` in the same folder, a folder of another setting) is one line ``error:
@@ -17,13 +17,14 @@ from segdend_lite.reproduce.folder import check_out, check_setting, folder_lock,
 from segdend_lite.reproduce.registry import ALL
 from segdend_lite.reproduce.report import write_report
 from segdend_lite.reproduce.run import adopt
-from segdend_lite.reproduce.runners import Stopped, check_where, run_tasks
+from segdend_lite.reproduce.runners import check_where, run_tasks
+from segdend_lite.reproduce.stopping import Stopped
 from segdend_lite.reproduce.settings import make_setting, parse_set
 from segdend_lite.reproduce.tasks import make_tasks
 
 
 def main(args, argv: Sequence[str] | None = None) -> int:
-    """``python -m segdend_lite reproduce``; ``args`` from the parser in ``__main__``."""
+    """``python -m segdend_lite reproduce``; ``args`` from ``segdend_lite.cli.parser``."""
     try:
         return _main(args, argv)
     except KeyboardInterrupt as exc:

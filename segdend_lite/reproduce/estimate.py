@@ -19,7 +19,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from segdend_lite.model.network import Network
-from segdend_lite.model.threads import usable_cpus
+from segdend_lite.threads import usable_cpus
 from segdend_lite.model.training import fit
 from segdend_lite.reproduce.provenance import code_version, load_average, machine
 from segdend_lite.reproduce.run import load_data

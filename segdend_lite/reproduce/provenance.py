@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segdend_lite.model.threads import usable_cpus
+from segdend_lite.threads import usable_cpus
 
 
 def now() -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from segdend_lite.model import analysis
+from segdend_lite import analysis
 from segdend_lite.model.loop import HISTORY_KEYS, fit
 from segdend_lite.runs.history import add_entry, new_history
 
@@ -26,7 +26,7 @@ Probe = Callable[[object, np.ndarray, np.ndarray, dict], dict]
 
 def angle_to_backprop(net, X: np.ndarray, y: np.ndarray) -> float | None:
     """Mean angle (degrees) between the first hidden layer's local update and backprop's on
-    the images ``X`` (rate-mode closed form, ``model.analysis.angle_to_backprop``); None
+    the images ``X`` (rate-mode closed form, ``analysis.angle_to_backprop``); None
     without a hidden layer or where no update is made."""
     if not net.n_hidden:
         return None
@@ -49,7 +49,7 @@ def angle_probe(last: int | None = None) -> Probe:
 
 
 def jacobian_probe(last: int = 100) -> Probe:
-    """``jacobian_max_eig``: Theorem 1's condition (``model.analysis.jacobian_condition``) on
+    """``jacobian_max_eig``: Theorem 1's condition (``analysis.jacobian_condition``) on
     the chunk's last ``last`` images."""
 
     def probe(net, X, y, entry):

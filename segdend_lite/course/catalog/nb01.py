@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register, same
-from segdend_lite.model import mlp, neuron
+from segdend_lite import mlp
+from segdend_lite.model import neuron
 
 NB = "01_credit_assignment_and_backprop"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register, same
-from segdend_lite.model import learning, mlp
+from segdend_lite import mlp
+from segdend_lite.model import learning
 
 NB = "02_weight_transport_and_feedback_alignment"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, register
-from segdend_lite.model import analysis, learning
+from segdend_lite import analysis
+from segdend_lite.model import learning
 from segdend_lite.model.neuron import sigma, sigma_prime
 
 NB = "05_the_learning_rule_and_why_it_works"

@@ -1,4 +1,5 @@
-"""Notebook 06, training on MNIST: the exercises and their known mistakes.
+"""Notebook 06, training on MNIST: the exercises, their known mistakes and the reference of the
+epoch loop, :func:`train_epoch` (only the course uses it).
 
 The epoch loop is checked on a stand-in for a network (:class:`EpochRecorder`) that records
 which images ``train_step`` receives, so the check sees the order, the reports and the stop
@@ -7,12 +8,45 @@ without training anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register
-from segdend_lite.model.loop import train_epoch
 
 NB = "06_training_on_mnist"
+
+
+def train_epoch(
+    net,
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    every: int,
+    report: Callable[[object, int], object],
+    stop: Callable[[], bool],
+) -> list:
+    """One pass over the images ``X[order]``, one online update per image: the reference of
+    the exercise (the notebook writes its own; the library's training loop is ``fit``).
+
+    ``X`` (N, 784) uint8 or pixels / 255, ``y`` (N,) labels, ``order`` (M,) indices into them.
+    After every ``every`` images, and after the last one, calls ``report(net, n_done)`` with
+    the number of images trained so far in this pass; after each image, asks ``stop()`` and,
+    if it is true, reports (unless it just did) and returns early: the network keeps the
+    updates made so far. Returns the list of what ``report`` returned.
+    """
+    rows = []
+    n_done = 0
+    for i in order:
+        net.train_step(X[i], y[i])
+        n_done += 1
+        last = n_done == len(order)
+        stopping = stop()
+        if n_done % every == 0 or last or stopping:
+            rows.append(report(net, n_done))
+        if stopping:
+            break
+    return rows
 
 
 class EpochRecorder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from segdend_lite.course.checks import Exercise, Prediction, register
-from segdend_lite.model import representations
+from segdend_lite.analysis import representations
 
 NB = "07_what_the_network_learned"
 

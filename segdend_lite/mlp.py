@@ -21,7 +21,7 @@ import numpy as np
 from segdend_lite.model.learning import angle
 from segdend_lite.model.loop import new_history, record
 from segdend_lite.model.neuron import sigma
-from segdend_lite.model.threads import loop_threads
+from segdend_lite.threads import loop_threads
 
 
 def sigma_prime_from_output(s: np.ndarray) -> np.ndarray:
