@@ -52,7 +52,8 @@ from segdend_lite.model.spiking_state import PhaseResult, apical_source, plateau
 #: 104 steps, the engines alone, side by side): in two stretches of 64 steps at most, 1.3-1.6
 #: times the uncoupled engine; in one of 128, 1.75-1.9 times (a round over a longer stretch
 #: touches arrays that no longer fit the caches). At worst (one step per round) a stretch takes
-#: as many rounds as it has steps: about twice the numpy calls of stepping, no more.
+#: as many rounds as it has steps: measured once, with a comparison that never settled, 4.5
+#: times the uncoupled engine, about twice what stepping through time cost.
 STRETCH = 64
 
 #: How many stretches took how many rounds, since it was last cleared (the benchmark reports it).
