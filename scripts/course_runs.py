@@ -36,7 +36,7 @@ def _runs() -> dict:
     """name -> (layer sizes, Config options, training images), from the experiment registry
     (every condition with a ``stored`` run, in spiking mode). One-hidden-layer runs: two epochs
     each, so the control and every variant are compared at the same length; two-hidden-layer
-    runs (Fig. 9): one epoch each (g_A > 0 is time stepped, about 5 times slower). All ten took
+    runs (Fig. 9): one epoch each (made when g_A > 0 was stepped through time, about 5 times slower). All ten took
     75 minutes on a 2-core machine, two runs at a time; the reproduction runs (``python -m
     segdend_lite reproduce``) take the paper's experiments to 60 epochs."""
     runs: dict = {}
