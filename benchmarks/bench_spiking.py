@@ -144,7 +144,7 @@ def coupled(out=print, rounds: int = 3) -> None:
     paper options, float32, per training image and per 500-ms test image, fast engine; the
     conditions take turns, ``rounds`` times, and the best round counts (the least disturbed by
     other processes); and the rounds the coupled engine took per stretch
-    (:data:`segdend_lite.model.coupled.ROUNDS`). Then the step engine with ``g_A = 0.05``, for the
+    (``net.stats["rounds"]``). Then the step engine with ``g_A = 0.05``, for the
     fast/step ratio."""
     from segdend_lite.model import coupled as coupled_engine
 
@@ -169,12 +169,12 @@ def coupled(out=print, rounds: int = 3) -> None:
         for r in range(rounds):
             for g, net in nets.items():
                 lo = 20 + r * n_train
-                coupled_engine.ROUNDS.clear()
+                net.reset_stats()
                 tr = _cpu_train_ms(net, X[lo:], y[lo:], n_train)
-                n_rounds[g, "train"] += coupled_engine.ROUNDS
-                coupled_engine.ROUNDS.clear()
+                n_rounds[g, "train"] += net.stats["rounds"]
+                net.reset_stats()
                 te = _cpu_test_ms(net, X_test)
-                n_rounds[g, "test"] += coupled_engine.ROUNDS
+                n_rounds[g, "test"] += net.stats["rounds"]
                 best[g]["train"] = min(best[g]["train"], tr)
                 best[g]["test"] = min(best[g]["test"], te)
         step = Network(sizes, Config(mode="spiking", g_A=0.05, engine="step"), seed=0)

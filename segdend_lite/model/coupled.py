@@ -40,8 +40,6 @@ equal to the step engine (:func:`segdend_lite.model.step.simulate_phase`) from t
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from segdend_lite.model import blocks, fast
@@ -55,9 +53,6 @@ from segdend_lite.model.spiking_state import PhaseResult, apical_source, plateau
 #: as many rounds as it has steps: measured once, with a comparison that never settled, 4.5
 #: times the uncoupled engine, about twice what stepping through time cost.
 STRETCH = 64
-
-#: How many stretches took how many rounds, since it was last cleared (the benchmark reports it).
-ROUNDS: Counter = Counter()
 
 
 def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
@@ -220,7 +215,7 @@ def _stretch(net, b, drive0, cand, pieces):
                 sig[k] = Kz @ S[k] + sig0[k]
             else:
                 sig[k][:, 1:] = rate(V[k][:, :-1], cfg.phi_max)
-    ROUNDS[rounds] += 1
+    net.stats["rounds"][rounds] += 1  # how many stretches took how many rounds
     return V, S, sig
 
 

@@ -12,6 +12,8 @@ uses ``W[l].T`` without a copy. ``net.W[l] = A`` copies ``A`` into the stored ar
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from segdend_lite.model import init as initialization
@@ -339,8 +341,14 @@ class Network:
     def reset_stats(self) -> None:
         """Clear the running statistics that ``fit`` reports per epoch (spiking mode): spike
         counts per layer, simulated ms, angles (degrees) between the first hidden layer's
-        update and backprop's."""
-        self.stats = {"spikes": np.zeros(len(self.layer_sizes)), "ms": 0.0, "angles": []}
+        update and backprop's, and with ``g_A > 0`` how many stretches of steps took how many
+        rounds (``rounds``, a Counter; :mod:`segdend_lite.model.coupled`)."""
+        self.stats = {
+            "spikes": np.zeros(len(self.layer_sizes)),
+            "ms": 0.0,
+            "angles": [],
+            "rounds": Counter(),
+        }
 
     def record_spiking_stats(self, spikes_f, spikes_t, ms: float, e: list, V_h: list) -> None:
         """Add one image's spike counts per layer (forward and target phases), its simulated
