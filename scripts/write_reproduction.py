@@ -171,14 +171,14 @@ def spiking_section(data, log) -> list[str]:
             "|---|" + "---|" * len(h["epoch"]),
             "| test error % | " + " | ".join(_fmt(v) for v in h["test_error"]) + " |",
             "| training s | " + " | ".join(_fmt(v, ".0f") for v in h["seconds"]) + " |",
-            "| hidden rate Hz | "
-            + " | ".join(_fmt(v, ".0f") for v in h.get("hidden_rate_hz", []))
-            + " |",
-            "| angle to backprop ° | "
-            + " | ".join(_fmt(v, ".1f") for v in h.get("angle_to_bp", []))
-            + " |",
-            "",
         ]
+        for label, key, fmt in (
+            ("hidden rate Hz", "hidden_rate_hz", ".0f"),
+            ("angle to backprop °", "angle_to_bp", ".1f"),
+        ):  # a network without a hidden layer has neither
+            if any(v is not None for v in h.get(key, [])):
+                lines.append(f"| {label} | " + " | ".join(_fmt(v, fmt) for v in h[key]) + " |")
+        lines.append("")
     return lines
 
 
