@@ -220,29 +220,35 @@ def fig7a_section(data, root: Path) -> list[str]:
         "averaged over blocks of training images; the paper's values are read from its figure "
         "(10 epochs).",
         "",
-        "| feedback | source | images | lowest block ° | last block ° | paper | our band | "
-        "last inside |",
-        "|---|---|---|---|---|---|---|---|",
+        "| feedback | source | images | lowest block ° | mean of each epoch ° | last block ° | "
+        "paper | our band | last inside |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for cond in exp.conditions:
         band = bands[cond.name]
         task = data.get("fig7a", {}).get("spiking", {}).get(cond.name, {}).get(0)
         if task and task.get("probes"):
             probes = task["probes"]  # a history (dict of lists)
-            angles = [a for a in probes["angle_to_bp"] if a is not None]
-            images = probes["images"][-1]
+            pairs = [
+                (n, a) for n, a in zip(probes["images"], probes["angle_to_bp"]) if a is not None
+            ]
             source = f"`reproduce fig7a` task, {task['history']['epoch'][-1]} of 10 epochs"
         else:
             run = load_stored(cond.stored, root)
             c = run["curve"]
-            angles = [a for a in c["angle_to_bp"] if a is not None]
-            images = c["images"][-1]
+            pairs = [(n, a) for n, a in zip(c["images"], c["angle_to_bp"]) if a is not None]
             source = f"stored run `{cond.stored}` ({stored_epochs(run):.2g} epochs)"
-        if not angles:
+        if not pairs:
             continue
+        angles, images = [a for _, a in pairs], pairs[-1][0]
+        epoch_of = [(n - 1) // 60000 for n, _ in pairs]  # a block ending at 60,000: epoch 0
+        means = [
+            np.mean([a for e, a in zip(epoch_of, angles) if e == k]) for k in sorted(set(epoch_of))
+        ]
         inside = "yes" if band.lo <= angles[-1] <= band.hi else "no"
         lines.append(
-            f"| {cond.label} | {source} | {images:,} | {min(angles):.1f} | {angles[-1]:.1f} | "
+            f"| {cond.label} | {source} | {images:,} | {min(angles):.1f} | "
+            f"{' / '.join(f'{m:.0f}' for m in means)} | {angles[-1]:.1f} | "
             f"{band.paper} | {band.lo:.0f}-{band.hi:.0f}° | {inside} |"
         )
     return lines + [
