@@ -229,12 +229,14 @@ def test_a_signal_to_the_parent_stops_its_workers_and_leaves_no_task_running(tmp
     """SIGTERM (or SIGINT) to the parent alone: it stops its worker at once, the finished
     epochs are kept, the task is marked interrupted, no queued task starts."""
     out = tmp_path / "out"
-    # 40 epochs: under load the parent must still be training when the signal comes (with 3,
-    # both tasks could end first, and a finished command rightly ignores a late signal)
+    # A shell starts background jobs with Ctrl-C ignored, and Python then keeps it ignored:
+    # the command gets the default disposition back, as in a terminal. 40 epochs: still
+    # training when the signal comes.
     proc = subprocess.Popen(
         command(out, "--workers", "1", epochs="40", experiments=["fig6b/h1", "fig6b/h2"]),
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     folder = out / "fig6b" / "rate" / "h1" / "seed0"
     wait_for(lambda: (folder / "history.json").exists(), proc=proc)
