@@ -19,6 +19,7 @@ import numpy as np
 
 from segdend_lite.course.experiments import describe, load_stored, stored_epochs, stored_names
 from segdend_lite.reproduce import EXPERIMENTS, PAPER_ERRORS, load_task_histories
+from segdend_lite.runs.history import images_per_epoch
 
 LABELS = {c.name: c.label for c in EXPERIMENTS["fig6b"].conditions}
 
@@ -233,15 +234,17 @@ def fig7a_section(data, root: Path) -> list[str]:
                 (n, a) for n, a in zip(probes["images"], probes["angle_to_bp"]) if a is not None
             ]
             source = f"`reproduce fig7a` task, {task['history']['epoch'][-1]} of 10 epochs"
+            epoch = images_per_epoch(task["history"]) or 60000
         else:
             run = load_stored(cond.stored, root)
             c = run["curve"]
             pairs = [(n, a) for n, a in zip(c["images"], c["angle_to_bp"]) if a is not None]
             source = f"stored run `{cond.stored}` ({stored_epochs(run):.2g} epochs)"
+            epoch = run["provenance"].get("train_size", 60000)
         if not pairs:
             continue
         angles, images = [a for _, a in pairs], pairs[-1][0]
-        epoch_of = [(n - 1) // 60000 for n, _ in pairs]  # a block ending at 60,000: epoch 0
+        epoch_of = [(n - 1) // epoch for n, _ in pairs]  # a block ending at `epoch`: epoch 0
         means = [
             np.mean([a for e, a in zip(epoch_of, angles) if e == k]) for k in sorted(set(epoch_of))
         ]

@@ -93,11 +93,12 @@ def run(net, b, images, phases, draws, learn: bool = True, test: bool = False):
     if not learn:
         return V_mean[L][:, -1]
     spikes = np.add.reduceat(counts, edges[:-1], axis=1).T  # (P, L + 1)
+    sig_all = {k: np.concatenate(rows) for k, rows in sig_rows.items()}  # (T_all, n_k)
     results = []
     for p in range(len(phases)):
         V_a = []
         for h in range(L):
-            rows = np.concatenate(sig_rows[apical_source(net, h)])[edges[p] : edges[p + 1]]
+            rows = sig_all[apical_source(net, h)][edges[p] : edges[p + 1]]
             delta = None if draws[0].delta is None else draws[0].delta[p][h]
             V_a.append(plateau_means(rows @ net.Y[h].T, starts[p], delta))
         results.append(
